@@ -1,0 +1,3 @@
+from glrunner.cli import main
+
+main()
