@@ -120,8 +120,8 @@ def test_all_problems_are_collected_in_line_order() -> None:
         'config.toml:1: concurrent: expected an integer, got "4"; write a whole number without quotes, '
         "e.g. concurrent = 10",
         "config.toml:4: [[runners]] #1 docker.pull_policy[1]: expected one of 'always', 'if-not-present' "
-        'or \'never\', got "sometimes"',
-        'config.toml:7: [[runners]] #1 docker.volumes[1]: expected a string, got 5; put the value in quotes: '
+        "or 'never', got \"sometimes\"",
+        "config.toml:7: [[runners]] #1 docker.volumes[1]: expected a string, got 5; put the value in quotes: "
         'volumes = "5"',
     ]
 

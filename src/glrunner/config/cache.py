@@ -28,9 +28,7 @@ class CacheS3Config(TomlModel):
     role_arn: str = Field("", alias="RoleARN")
     upload_role_arn: str = Field("", alias="UploadRoleARN")
     assume_role_max_concurrency: int = Field(0, alias="AssumeRoleMaxConcurrency")
-    disable_assume_role_credentials_caching: bool = Field(
-        False, alias="DisableAssumeRoleCredentialsCaching"
-    )
+    disable_assume_role_credentials_caching: bool = Field(False, alias="DisableAssumeRoleCredentialsCaching")
 
 
 class CacheGCSConfig(TomlModel):

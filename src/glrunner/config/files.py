@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from glrunner.config.identity import SYSTEM_ID_FILE, new_system_id, system_id_from_file_text
 from glrunner.config.model import Config
 from glrunner.config.parse import default_config, parse_config
 from glrunner.errors import ConfigError, Problem
@@ -87,3 +88,37 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
+
+
+def read_machine_id() -> str | None:
+    for candidate in MACHINE_ID_FILES:
+        try:
+            value = candidate.read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        if value:
+            return value
+    return None
+
+
+def load_or_create_system_id(config_path: Path) -> tuple[str, str | None]:
+    """The runner's system ID from `.runner_system_id` next to config.toml, created when missing.
+
+    Returns the ID and a warning to show when it could not be saved (GitLab carries on then, too).
+    """
+    state_file = config_path.parent / SYSTEM_ID_FILE
+    try:
+        existing = system_id_from_file_text(state_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        existing = None
+    if existing:
+        return existing, None
+    system_id = new_system_id(read_machine_id())
+    try:
+        write_config_text(state_file, system_id)
+    except OSError as exc:
+        return system_id, f"could not save the system ID in {state_file}: {exc.strerror or exc}"
+    return system_id, None

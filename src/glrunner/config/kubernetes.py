@@ -236,9 +236,7 @@ class KubernetesConfig(TomlModel):
     automount_service_account_token: bool | None = None
     pod_annotations: dict[str, str] = Field(default_factory=dict)
     pod_annotations_overwrite_allowed: str = ""
-    pod_security_context: KubernetesPodSecurityContext = Field(
-        default_factory=KubernetesPodSecurityContext
-    )
+    pod_security_context: KubernetesPodSecurityContext = Field(default_factory=KubernetesPodSecurityContext)
     init_permissions_container_security_context: KubernetesContainerSecurityContext = Field(
         default_factory=KubernetesContainerSecurityContext
     )

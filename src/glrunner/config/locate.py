@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
+from dataclasses import dataclass
 
 KeyPath = tuple[str | int, ...]
 
@@ -18,9 +19,33 @@ _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR_END = re.compile(r"[,\]}#\n]")
 
 
+@dataclass(frozen=True)
+class Header:
+    """A `[table]` or `[[array]]` header: its 1-based line and the path it opens."""
+
+    line: int
+    path: KeyPath
+    array: bool
+
+
+@dataclass(frozen=True)
+class Structure:
+    """Where things are in a valid TOML document."""
+
+    lines: dict[KeyPath, int]  # key path -> line of the key
+    ends: dict[KeyPath, int]  # key path -> line where its value ends (multi-line arrays/strings)
+    headers: tuple[Header, ...]
+
+
 def locate_keys(text: str) -> dict[KeyPath, int]:
     """Map every key path of a valid TOML document to the line that writes it (first writer wins)."""
     return _Scanner(text).scan()
+
+
+def scan_structure(text: str) -> Structure:
+    scanner = _Scanner(text)
+    scanner.scan()
+    return Structure(scanner.lines, scanner.ends, tuple(scanner.headers))
 
 
 def table_at_end(text: str) -> KeyPath:
@@ -47,6 +72,8 @@ class _Scanner:
         self.lines: dict[KeyPath, int] = {}
         self.aot_counts: dict[KeyPath, int] = {}
         self.table: KeyPath = ()
+        self.headers: list[Header] = []
+        self.ends: dict[KeyPath, int] = {}
 
     def line(self, pos: int) -> int:
         return bisect.bisect_left(self.newlines, pos) + 1
@@ -80,6 +107,7 @@ class _Scanner:
             elif resolved in self.aot_counts:
                 resolved = (*resolved, self.aot_counts[resolved] - 1)
             self.lines.setdefault(resolved, self.line(start))
+        self.headers.append(Header(self.line(start), resolved, array))
         return resolved
 
     def key_value(self, table: KeyPath) -> None:
@@ -91,6 +119,7 @@ class _Scanner:
         self.pos += 1  # "="
         self.skip_space()
         self.value(path)
+        self.ends.setdefault(path, self.line(max(self.pos - 1, 0)))
 
     def keys(self) -> list[str]:
         keys: list[str] = []

@@ -145,7 +145,7 @@ def _explain(error: ErrorDetails, leaf: str) -> str:
     if kind in ("float_type", "float_parsing"):
         return f"expected a number, got {shown}; write it without quotes"
     if kind == "string_type":
-        return f"expected a string, got {shown}; put the value in quotes: {leaf} = \"{got}\""
+        return f'expected a string, got {shown}; put the value in quotes: {leaf} = "{got}"'
     if kind in ("list_type", "tuple_type"):
         if isinstance(got, dict):
             return f"expected an array, got a table; write [[{leaf}]] for each entry instead of [{leaf}]"
