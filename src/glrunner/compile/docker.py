@@ -30,7 +30,8 @@ def compile_docker(payload: JobPayload, runner: RunnerSettings, ctx: CompileCont
     image_name = payload.image.name or docker.image
     facts = gather_facts(payload, runner, ctx, image_name)
     network_name = ""
-    if not docker.network_mode:
+    has_services = bool(docker.services or payload.services)
+    if has_services and not docker.network_mode:
         network_name = build_network_name(facts.short_token, payload.job_info.project_id,
                                           ctx.concurrent_project_id, payload.id)
         facts = with_network_variable(facts, network_name)
@@ -41,7 +42,7 @@ def compile_docker(payload: JobPayload, runner: RunnerSettings, ctx: CompileCont
         facts,
         image=image,
         services=tuple(services),
-        volumes=tuple(_build_volumes(facts, docker)),
+        volumes=tuple(_build_volumes(facts, docker, shared=bool(services))),
         warnings=(*facts.warnings, *warnings),
         docker=_docker_options(docker, network_name, facts),
     )
@@ -180,7 +181,7 @@ def _health_ports(env: Sequence[tuple[str, str]]) -> tuple[int, ...] | None:
     return None
 
 
-def _build_volumes(facts: JobFacts, docker: DockerConfig) -> list[VolumeSpec]:
+def _build_volumes(facts: JobFacts, docker: DockerConfig, shared: bool) -> list[VolumeSpec]:
     volumes: list[VolumeSpec] = []
     seen: set[str] = set()
     protected = facts.payload.git_info.protected
@@ -193,11 +194,16 @@ def _build_volumes(facts: JobFacts, docker: DockerConfig) -> list[VolumeSpec]:
         seen.add(spec.destination)
         volumes.append(spec)
     if not any(_covers(vol.destination, facts.builds_dir) for vol in volumes):
-        volumes.append(
-            VolumeSpec(kind="temporary", source=temporary_volume_name(
-                f"{facts.unique_name}-{facts.ctx.job_uid}", facts.builds_dir), destination=facts.builds_dir)
-        )
+        volumes.append(_builds_volume(facts, docker, shared))
     return volumes
+
+
+def _builds_volume(facts: JobFacts, docker: DockerConfig, shared: bool) -> VolumeSpec:
+    """Services see /builds, so then it is a named volume; alone, the build container's own suffices."""
+    if not shared and not docker.volume_keep:
+        return VolumeSpec(kind="anonymous", source="", destination=facts.builds_dir)
+    name = temporary_volume_name(f"{facts.unique_name}-{facts.ctx.job_uid}", facts.builds_dir)
+    return VolumeSpec(kind="temporary", source=name, destination=facts.builds_dir)
 
 
 def _covers(destination: str, path: str) -> bool:

@@ -54,6 +54,19 @@ def project_path_of(payload: JobPayload) -> str:
     return path or payload.job_info.project_full_path or f"project-{payload.job_info.project_id}"
 
 
+def project_url(payload: JobPayload) -> str:
+    """The project's web URL, never with the credentials `repo_url` carries."""
+    for var in reversed(payload.variables):
+        if var.key == "CI_PROJECT_URL" and var.value:
+            return var.value
+    parts = urlsplit(payload.git_info.repo_url) if payload.git_info.repo_url else None
+    if parts is None or not parts.hostname:
+        return ""
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    path = parts.path[: -len(".git")] if parts.path.endswith(".git") else parts.path
+    return f"{parts.scheme}://{host}{path}"
+
+
 def _project_dir(payload: JobPayload, builds_dir: str, clone_path: str | None) -> str:
     if clone_path:
         normalized = posixpath.normpath(clone_path)
@@ -190,7 +203,7 @@ def base_labels(facts: JobFacts) -> dict[str, str]:
     prefix = "com.gitlab.gitlab-runner."
     labels = {
         "job.id": str(p.id),
-        "job.url": f"{p.git_info.repo_url.rsplit('.git', 1)[0]}/-/jobs/{p.id}" if p.git_info.repo_url else "",
+        "job.url": f"{project_url(p)}/-/jobs/{p.id}",
         "job.sha": p.git_info.sha,
         "job.before_sha": p.git_info.before_sha,
         "job.ref": p.git_info.ref,

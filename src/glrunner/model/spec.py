@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 PullPolicy = Literal["always", "if-not-present", "never"]
-VolumeKind = Literal["persistent", "temporary", "bind"]
+VolumeKind = Literal["persistent", "temporary", "bind", "anonymous"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ class VolumeSpec:
     """A mount for the build container and every service.
 
     persistent: a named volume kept across jobs (GitLab's reusable cache volumes);
-    temporary: a named volume removed at cleanup; bind: a host path.
+    temporary: a named volume removed at cleanup; bind: a host path;
+    anonymous: the build container's own volume, removed with it (used when nothing else shares it).
     """
 
     kind: VolumeKind

@@ -103,3 +103,18 @@ class JobLog:
         self.flush()
         for name in reversed(list(self._open_sections)):
             self.section_end(name)
+
+
+class DeferredLog(JobLog):
+    """Collects lines while work runs concurrently, so they can be written later in GitLab's order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+        self.add_sink(self._chunks.append)
+
+    def replay(self, log: JobLog) -> None:
+        for chunk in self._chunks:
+            log.write(chunk)
+        log.flush()
+        self._chunks.clear()

@@ -72,7 +72,7 @@ def volume_requests(spec: JobSpec) -> list[dict[str, Any]]:
     out = []
     opts = options(spec)
     for vol in spec.volumes:
-        if vol.kind == "bind":
+        if vol.kind in ("bind", "anonymous"):
             continue
         extra = {"destination": vol.destination, "reusable": str(vol.kind == "persistent").lower()}
         body: dict[str, Any] = {"Name": vol.source, "Labels": labels(spec, "cache", **extra)}
@@ -87,6 +87,8 @@ def volume_requests(spec: JobSpec) -> list[dict[str, Any]]:
 def _binds(volumes: tuple[VolumeSpec, ...]) -> list[str]:
     binds = []
     for vol in volumes:
+        if vol.kind == "anonymous":
+            continue
         mode = vol.mode or ("ro" if vol.read_only else "")
         binds.append(f"{vol.source}:{vol.destination}" + (f":{mode}" if mode else ""))
     return binds
@@ -161,6 +163,9 @@ def build_container_request(spec: JobSpec) -> dict[str, Any]:
         "HostConfig": host,
         "NetworkingConfig": _endpoint_config(spec, [BUILD_ALIAS, build_container_name(spec)]),
     }
+    anonymous = {vol.destination: {} for vol in spec.volumes if vol.kind == "anonymous"}
+    if anonymous:
+        body["Volumes"] = anonymous
     if image.entrypoint is not None:
         body["Entrypoint"] = list(image.entrypoint)
     if image.user or opts.user:

@@ -40,7 +40,7 @@ from glrunner.executors.docker.services import (
 )
 from glrunner.model.result import StageOutcome
 from glrunner.model.spec import JobSpec, StageScript
-from glrunner.trace.log import JobLog
+from glrunner.trace.log import DeferredLog, JobLog
 
 logger = logging.getLogger(__name__)
 
@@ -58,22 +58,35 @@ class DockerExecutor:
         self._volumes: list[str] = []  # temporary volumes we created
         self._network: str | None = None
         self._build: DockerContainer | None = None
+        self._pending_upload = b""
         self.services: list[RunningService] = []
 
     # -- prepare -------------------------------------------------------------------------------
 
     async def prepare(self, spec: JobSpec, log: JobLog) -> None:
         self._spec = spec
-        opts = build.options(spec)
-        self._docker = connect(opts.host)
+        self._docker = connect(build.options(spec).host)
         log.plain(f"Using Docker executor with image {spec.image.name} ...")
         images = ImageManager(self._docker, log)
-        await self._create_network(spec)
-        await self._create_volumes(spec)
+        await asyncio.gather(self._create_network(spec), self._create_volumes(spec))
         await self._start_services(spec, images, log)
-        await self._wait_for_services(spec, log)
+        # While services boot, get the build image and create the build container; its trace
+        # lines are written after the wait, where GitLab writes them.
+        build_log = DeferredLog()
+        build_task = asyncio.ensure_future(self._create_build_container(spec, ImageManager(self._docker, build_log)))
+        try:
+            await self._wait_for_services(spec, log)
+            await asyncio.wait({build_task})
+        finally:
+            if not build_task.done():
+                build_task.cancel()
+                await asyncio.wait({build_task})
+            build_log.replay(log)
+        self._build = build_task.result()
+
+    async def _create_build_container(self, spec: JobSpec, images: ImageManager) -> DockerContainer:
         await images.ensure(spec.image.name, spec.image.pull_policies)
-        self._build = await self._create_container(build.build_container_name(spec), build.build_container_request(spec))
+        return await self._create_container(build.build_container_name(spec), build.build_container_request(spec))
 
     async def _create_network(self, spec: JobSpec) -> None:
         body = build.network_request(spec)
@@ -131,16 +144,20 @@ class DockerExecutor:
     # -- sources -------------------------------------------------------------------------------
 
     async def upload(self, archive: bytes, log: JobLog) -> None:
-        """Unpack a tar archive (paths relative to /) into the build container's filesystem and volumes."""
-        assert self._build is not None
-        await call("copying the project files into the build container", self._build.put_archive("/", archive))
+        """Unpack a tar archive (paths relative to /) into the build container's filesystem and volumes.
+
+        Sent together with the next stage script: one copy into the container instead of two.
+        """
+        self._pending_upload = archive
 
     # -- run -----------------------------------------------------------------------------------
 
     async def run(self, stage: StageScript, log: JobLog) -> StageOutcome:
         assert self._build is not None and self._spec is not None
         container = self._build
-        await call("writing the stage script", container.put_archive("/", _script_archive(self._spec, stage.text)))
+        archive = _script_archive(self._spec, stage.text, self._pending_upload)
+        self._pending_upload = b""
+        await call("copying the project files and stage script", container.put_archive("/", archive))
         stream = container.attach(stdout=True, stderr=True, logs=False)
         try:
             async with stream:
@@ -218,11 +235,11 @@ class DockerExecutor:
                 logger.warning("Failed to remove network for build %s: %s", name, exc.message)
 
 
-def _script_archive(spec: JobSpec, text: str) -> bytes:
-    """A tar with the stage script at its place in the build container (mode 0700, root-owned)."""
+def _script_archive(spec: JobSpec, text: str, base: bytes = b"") -> bytes:
+    """A tar with the stage script at its place in the build container, appended to `base` if given."""
     data = text.encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+    buffer = io.BytesIO(base)
+    with tarfile.open(fileobj=buffer, mode="a" if base else "w") as tar:
         directory = tarfile.TarInfo(build.scripts_dir(spec).lstrip("/"))
         directory.type = tarfile.DIRTYPE
         directory.mode = 0o755
