@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import os
 import platform
 import random
 import sys
@@ -241,5 +242,6 @@ def _translate(exc: httpx.TransportError, method: str, url: str, attempts: int) 
 def _root_reason(exc: BaseException) -> str:
     while exc.__cause__ is not None or exc.__context__ is not None:
         exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
-    text = getattr(exc, "strerror", None) or str(exc)
-    return str(text)
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    return str(exc)
