@@ -160,12 +160,14 @@ def test_yaml_11_scalars_as_gitlab_reads_them() -> None:
           FLOAT: 1.50
           HEX: 0x1F
           DATE: 2024-01-02
+          Y: y
+          N: n
         job:
           interruptible: on
           script: [x]
     """))
     assert {v.key: v.value for v in pipeline.variables} == {
-        "OCTAL": "8", "SEXAGESIMAL": "90", "FLOAT": "1.5", "HEX": "31", "DATE": "2024-01-02"
+        "OCTAL": "8", "SEXAGESIMAL": "90", "FLOAT": "1.5", "HEX": "31", "DATE": "2024-01-02", "Y": "y", "N": "n"
     }
     assert pipeline.jobs["job"].interruptible is True
 
@@ -231,3 +233,9 @@ def test_invalid_yaml_in_an_included_file() -> None:
 def test_an_include_cycle_stops() -> None:
     files = {"a.yml": "include: b.yml\n", "b.yml": "include: a.yml\nj:\n  script: [x]\n"}
     assert list(parse_pipeline("include: a.yml\n", includes=files).jobs) == ["j"]
+
+
+def test_a_failed_reference_is_reported_once() -> None:
+    assert errors_of(".x:\n  y: ~\njob:\n  script:\n    - !reference [.x, y]\n    - echo\n") == [
+        '.gitlab-ci.yml:5: !reference [".x", "y"] could not be found; check the job and key names'
+    ]

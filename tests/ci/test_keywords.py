@@ -29,9 +29,20 @@ def test_scripts_flatten_nested_lists_and_keep_multiline_strings() -> None:
             - |
               four
               five
-            - 6
     """)
-    assert job.script == ("one", "two", "three", "four\nfive\n", "6")
+    assert job.script == ("one", "two", "three", "four\nfive\n")
+
+
+def test_numbers_and_empty_scripts_are_refused_as_by_gitlab() -> None:
+    assert errors_of("job:\n  script:\n    - 6\n") == [
+        '.gitlab-ci.yml:3: job.script: config should be a string or a nested array of strings, not the number 6; '
+        'quote it: "6"'
+    ]
+    assert errors_of("job:\n  script: []\n") == [".gitlab-ci.yml:2: job.script: can't be blank; add at least one "
+                                                   "command"]
+    assert errors_of("job:\n  script: [x]\n  tags: [2024]\n") == [
+        '.gitlab-ci.yml:3: job.tags[0]: should be a string, not the number 2024; quote it: "2024"'
+    ]
 
 
 def test_script_nesting_limit() -> None:

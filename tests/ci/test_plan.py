@@ -213,3 +213,35 @@ def test_delayed_runs_as_on_success() -> None:
     (job,) = plan_pipeline(parse_pipeline("j:\n  script: [x]\n  when: delayed\n  start_in: 1 minute\n"),
                            make_context()).jobs
     assert (job.when, job.delayed) == ("on_success", True)
+
+
+def test_a_manual_gate_that_may_not_fail_blocks_later_stages() -> None:
+    """GitLab blocks the pipeline at a manual job with allow_failure: false; `needs` jobs only wait for
+    their needs."""
+    text = yaml("""
+        stages: [build, approve, deploy]
+        build: {stage: build, script: [x]}
+        approve:
+          stage: approve
+          script: [x]
+          rules: [{when: manual}]
+        deploy: {stage: deploy, script: [x]}
+        docs: {stage: deploy, script: [x], needs: [build]}
+        after-approve: {stage: deploy, script: [x], needs: [approve]}
+    """)
+    plan = plan_pipeline(parse_pipeline(text), make_context())
+    assert [j.name for j in plan.jobs] == ["build", "docs"]
+    assert dict(plan.skipped) == {
+        "approve": "manual job; run it by naming it: glrunner exec 'approve'",
+        "deploy": "blocked: manual job 'approve' (allow_failure: false) in stage 'approve' must run first; name it "
+                  "to run it",
+        "after-approve": "needs 'approve', which does not run",
+    }
+    assert [j.name for j in plan_pipeline(parse_pipeline(text), make_context(), ["approve", "deploy"]).jobs] == [
+        "approve", "deploy"
+    ]
+
+
+def test_a_manual_job_that_may_fail_does_not_block() -> None:
+    text = "stages: [a, b]\nm: {stage: a, when: manual, script: [x]}\nn: {stage: b, script: [x]}\n"
+    assert [j.name for j in plan_pipeline(parse_pipeline(text), make_context()).jobs] == ["n"]

@@ -228,7 +228,9 @@ class _References:
         if isinstance(value, YSeq):
             seq = YSeq(value.loc)
             for index, item in enumerate(value):
-                seq.push(self.walk(item, level), value.item_loc(index))
+                resolved = self.walk(item, level)
+                if resolved is not None or not isinstance(item, Reference):  # a failed one is reported
+                    seq.push(resolved, value.item_loc(index))
             return seq
         return value
 
@@ -246,6 +248,9 @@ class _References:
                 self.problems.add(ref.loc, "", f"{shown} could not be found; check the job and key names")
                 return None
             target = target[part]
+        if target is None:  # GitLab: a reference to nothing is missing
+            self.problems.add(ref.loc, "", f"{shown} could not be found; check the job and key names")
+            return None
         self.active.add(ref.path)
         try:
             return self.walk(target, level + 1)

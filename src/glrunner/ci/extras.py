@@ -197,7 +197,7 @@ def _matrix_entry(value: Any, loc: Loc, key: str, problems: Problems) -> list[li
         if isinstance(values, int | float) and not isinstance(values, bool):
             found: tuple[str, ...] = (ruby_to_s(values),)
         else:
-            found = fields.strings(values, node.key_loc(name), f"{key}.{name}", problems) or ()
+            found = fields.strings(values, node.key_loc(name), f"{key}.{name}", problems, numbers=True) or ()
         combinations = [[*combo, (name, item)] for combo in combinations for item in found]
     return combinations
 

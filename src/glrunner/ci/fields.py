@@ -11,11 +11,15 @@ from glrunner.ci.yamltree import Loc, YMap, YSeq, ruby_to_s
 MAX_SCRIPT_NESTING = 10
 
 
+DOCS_URL = "https://docs.gitlab.com/ci/yaml/"
+
+
 def check_keys(node: YMap, allowed: Collection[str], key: str, problems: Problems) -> None:
     """One problem per unknown key, at that key's line, with a suggestion when one is close."""
     for name in node:
         if name not in allowed:
-            hint = suggest(name, allowed) or f"; the known keys are: {', '.join(sorted(allowed))}"
+            listed = f"; the known keys are: {', '.join(sorted(allowed))}"
+            hint = suggest(name, allowed) or (listed if len(allowed) <= 12 else f"; see the keywords at {DOCS_URL}")
             problems.add(node.key_loc(name), key, f"config contains unknown keys: {name}{hint}")
 
 
@@ -31,7 +35,8 @@ def string(value: Any, loc: Loc, key: str, problems: Problems, *, numbers: bool 
         return value
     if numbers and isinstance(value, int | float) and not isinstance(value, bool):
         return ruby_to_s(value)
-    problems.add(loc, key, f"should be a string, not {describe(value)}")
+    hint = f'; quote it: "{ruby_to_s(value)}"' if isinstance(value, bool | int | float) else ""
+    problems.add(loc, key, f"should be a string, not {describe(value)}{hint}")
     return None
 
 
@@ -57,14 +62,16 @@ def one_of(value: Any, loc: Loc, key: str, allowed: Collection[str], problems: P
     return None
 
 
-def strings(value: Any, loc: Loc, key: str, problems: Problems, *, single: bool = True) -> tuple[str, ...] | None:
-    """A list of strings (numbers allowed and turned into strings); a lone string when `single`."""
+def strings(
+    value: Any, loc: Loc, key: str, problems: Problems, *, single: bool = True, numbers: bool = False
+) -> tuple[str, ...] | None:
+    """A list of strings (numbers too when `numbers`, as strings); a lone string when `single`."""
     if single and isinstance(value, str):
         return (value,)
     if isinstance(value, YSeq):
         result: list[str] = []
         for index, item in enumerate(flatten(value)):
-            text = string(item[0], item[1], f"{key}[{index}]", problems, numbers=True)
+            text = string(item[0], item[1], f"{key}[{index}]", problems, numbers=numbers)
             if text is not None:
                 result.append(text)
         return tuple(result)
@@ -86,14 +93,12 @@ def commands(value: Any, loc: Loc, key: str, problems: Problems) -> tuple[str, .
             return None
         if isinstance(text, str):
             result.append(text)
-        elif isinstance(text, int | float) and not isinstance(text, bool):
-            result.append(ruby_to_s(text))
         else:
-            hint = (
-                "; a command containing ': ' is read as a mapping, quote the whole line"
-                if isinstance(text, YMap)
-                else ""
-            )
+            hint = ""
+            if isinstance(text, YMap):
+                hint = "; a command containing ': ' is read as a mapping, quote the whole line"
+            elif isinstance(text, bool | int | float):
+                hint = f'; quote it: "{ruby_to_s(text)}"'
             problems.add(item_loc, key, f"config should be a string or a nested array of strings, "
                          f"not {describe(text)}{hint}")
     return tuple(result)

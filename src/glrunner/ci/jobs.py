@@ -30,7 +30,6 @@ JOB_KEYS = (*DEFAULT_KEYS, "script", "type", "start_in", "dependencies", "enviro
             "release", "secrets", "extends", "stage", "only", "except", "rules", "variables", "inherit",
             "allow_failure", "when", "needs", "resource_group", "pages", "publish", "dast_configuration",
             "manual_confirmation", "trigger", "run", "inputs")
-_DOCS = "https://docs.gitlab.com/ci/yaml/"
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def read_job(name: str, node: YMap, loc: Loc, defaults: Defaults, problems: Prob
         name=name,
         group_name=name,
         stage=_stage(node, key, problems),
-        script=_optional(node, "script", key, problems, _read_commands) or (),
+        script=_read_script(node, loc, key, problems),
         before_script=inherited("before_script") or (),
         after_script=inherited("after_script") or (),
         image=inherited("image"),
@@ -99,6 +98,16 @@ def read_job(name: str, node: YMap, loc: Loc, defaults: Defaults, problems: Prob
         **_behaviour(node, key, problems),
     )
     return _expand_parallel(job, node, key, problems)
+
+
+def _read_script(node: YMap, loc: Loc, key: str, problems: Problems) -> tuple[str, ...]:
+    if node.get("script") is None:
+        return ()
+    before = len(problems.items)
+    script = fields.commands(node["script"], node.key_loc("script"), f"{key}.script", problems)
+    if script == () and len(problems.items) == before:
+        problems.add(node.key_loc("script"), f"{key}.script", "can't be blank; add at least one command")
+    return script or ()
 
 
 def _stage(node: YMap, key: str, problems: Problems) -> str:

@@ -111,25 +111,39 @@ def plan_pipeline(pipeline: Pipeline, ctx: PipelineContext, selected: Sequence[s
     if not workflow.decision.run:
         skipped = tuple((name, workflow.decision.reason) for name in pipeline.jobs)
         return PipelinePlan((), skipped, workflow_blocked=workflow.decision.reason, warnings=pipeline.warnings)
-    planned: dict[str, tuple[PlannedJob, JobDefinition, Decision]] = {}
-    skipped_jobs: list[tuple[str, str]] = []
+    entries: dict[str, _Entry] = {}
     for job in pipeline.jobs.values():
-        if chosen is not None and job.name not in chosen:
-            continue
-        decision = evaluate_job(pipeline, job, ctx, workflow)
-        reason = _skip_reason(job, decision, named=chosen is not None)
-        if reason:
-            skipped_jobs.append((job.name, reason))
-            continue
-        planned[job.name] = (_planned(job, decision), job, decision)
-    jobs = _resolve_needs(pipeline, planned, strict=chosen is None)
+        if chosen is None or job.name in chosen:
+            decision = evaluate_job(pipeline, job, ctx, workflow)
+            entries[job.name] = _Entry(job, decision, _skip_reason(job, decision, named=chosen is not None))
+    needs = _resolve_needs(pipeline, entries, strict=chosen is None)
+    if chosen is None:
+        _block_after_manual_gate(pipeline, entries, needs)
+    _skip_dependents(entries, needs)
+    jobs = [
+        dataclasses.replace(_planned(e.job, e.decision), needs=needs.get(name))
+        for name, e in entries.items()
+        if not e.skip
+    ]
     stages = tuple(
         PlannedStage(stage, tuple(j for j in jobs if j.stage == stage))
         for stage in pipeline.stages
         if any(j.stage == stage for j in jobs)
     )
-    return PipelinePlan(stages, tuple(skipped_jobs), pipeline_name=workflow.pipeline_name,
-                        warnings=pipeline.warnings)
+    skipped = tuple((name, e.skip) for name, e in entries.items() if e.skip)
+    return PipelinePlan(stages, skipped, pipeline_name=workflow.pipeline_name, warnings=pipeline.warnings)
+
+
+@dataclasses.dataclass
+class _Entry:
+    job: JobDefinition
+    decision: Decision
+    skip: str  # why it does not run, "" when it runs
+
+    @property
+    def in_pipeline(self) -> bool:
+        """GitLab creates manual jobs (and their dependents) too; rules/only/except leave jobs out."""
+        return self.decision.run
 
 
 def _skip_reason(job: JobDefinition, decision: Decision, *, named: bool) -> str:
@@ -153,30 +167,61 @@ def _planned(job: JobDefinition, decision: Decision) -> PlannedJob:
     )
 
 
-def _resolve_needs(
-    pipeline: Pipeline, planned: Mapping[str, tuple[PlannedJob, JobDefinition, Decision]], *, strict: bool
-) -> list[PlannedJob]:
-    """`needs:` as names of planned jobs. In a full pipeline a missing, non-optional need is an error,
-    as in GitLab; when jobs are named, needs outside the selection are dropped."""
+def _resolve_needs(pipeline: Pipeline, entries: Mapping[str, _Entry], *, strict: bool) -> dict[str, tuple[str, ...]]:
+    """`needs:` as job names. In a full pipeline a non-optional need left out by rules is an error, as
+    in GitLab; when jobs are named, needs outside the selection are dropped."""
     problems: list[Problem] = []
-    result: list[PlannedJob] = []
-    for plan, job, decision in planned.values():
-        needs = decision.needs if decision.needs is not None else job.needs
-        if needs is None:
-            result.append(plan)
+    resolved: dict[str, tuple[str, ...]] = {}
+    for name, entry in entries.items():
+        needs = entry.decision.needs if entry.decision.needs is not None else entry.job.needs
+        if needs is None or not entry.in_pipeline:
             continue
-        names: list[str] = []
+        found: list[str] = []
         for need in needs:
-            found = [n for n, (_, j, _) in planned.items() if need.job in (j.name, j.group_name)]
-            if not found and strict and not need.optional:
-                where = job.location
-                problems.append(Problem(
-                    where.file if where else pipeline.config_path, where.line if where else None, job.name,
-                    f"needs '{need.job}', but '{need.job}' is not in the pipeline (its rules, only or except "
-                    "exclude it); use `needs: [{job: " + need.job + ", optional: true}]` if it is sometimes absent",
-                ))
-            names.extend(found)
-        result.append(dataclasses.replace(plan, needs=tuple(dict.fromkeys(names))))
+            matches = [n for n, e in entries.items() if e.in_pipeline and need.job in (e.job.name, e.job.group_name)]
+            if not matches and strict and not need.optional:
+                problems.append(_missing_need(pipeline, entry.job, need.job))
+            found.extend(matches)
+        resolved[name] = tuple(dict.fromkeys(found))
     if problems:
         raise CIConfigError(problems)
-    return result
+    return resolved
+
+
+def _skip_dependents(entries: Mapping[str, _Entry], needs: Mapping[str, tuple[str, ...]]) -> None:
+    """A job waiting for one that does not run does not run either (transitively)."""
+    changed = True
+    while changed:
+        changed = False
+        for name, needed in needs.items():
+            entry = entries[name]
+            blocker = next((n for n in needed if entries[n].skip), None)
+            if blocker and not entry.skip:
+                entry.skip = f"needs '{blocker}', which does not run"
+                changed = True
+
+
+def _missing_need(pipeline: Pipeline, job: JobDefinition, need: str) -> Problem:
+    where = job.location
+    return Problem(
+        where.file if where else pipeline.config_path, where.line if where else None, job.name,
+        f"needs '{need}', but '{need}' is not in the pipeline (its rules, only or except exclude it); use "
+        f"`needs: [{{job: {need}, optional: true}}]` if it is sometimes absent",
+    )
+
+
+def _block_after_manual_gate(
+    pipeline: Pipeline, entries: Mapping[str, _Entry], needs: Mapping[str, tuple[str, ...]]
+) -> None:
+    """A manual job that may not fail (`allow_failure: false`) blocks the later stages until it runs,
+    as GitLab blocks the pipeline; jobs with `needs:` only wait for what they need."""
+    order = {stage: index for index, stage in enumerate(pipeline.stages)}
+    gates = [e for e in entries.values() if e.in_pipeline and e.decision.when == "manual"
+             and not e.decision.allow_failure and e.skip]
+    if not gates:
+        return
+    gate = min(gates, key=lambda e: order.get(e.job.stage, 0))
+    for name, entry in entries.items():
+        if not entry.skip and name not in needs and order.get(entry.job.stage, 0) > order.get(gate.job.stage, 0):
+            entry.skip = (f"blocked: manual job '{gate.job.name}' (allow_failure: false) in stage "
+                          f"'{gate.job.stage}' must run first; name it to run it")

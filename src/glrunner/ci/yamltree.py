@@ -22,6 +22,7 @@ MAX_DEPTH = 100
 MAX_NODES = 200_000  # guards against alias bombs (a few lines expanding to millions of nodes)
 
 _TAG = "tag:yaml.org,2002:"
+_PSYCH_BOOLEANS = ("yes", "no", "true", "false", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,10 @@ class _Builder:
         if tag == _TAG + "null":
             return None
         if tag == _TAG + "bool":
-            return value.lower() in ("yes", "true", "on", "y")
+            lowered = value.lower()
+            if lowered not in _PSYCH_BOOLEANS:  # ruamel's YAML 1.1 also takes y/n; Psych does not
+                return value
+            return lowered in ("yes", "true", "on")
         if tag == _TAG + "int":
             return _parse_int(value)
         if tag == _TAG + "float":
