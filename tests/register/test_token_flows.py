@@ -138,3 +138,35 @@ def test_invalid_access_level(glrunner: Glrunner, gitlab: FakeGitLab) -> None:
     assert status == 1
     assert "Given access-level is not valid" in stderr
     assert gitlab.requests == []
+
+
+def test_interrupt_after_registration_unregisters(glrunner: Glrunner, gitlab: FakeGitLab) -> None:
+    """spec 1.3: SIGINT after GitLab accepted the runner removes it again; config.toml is not written."""
+    import signal
+    import subprocess
+    import time
+
+    from tests.register.conftest import GLRUNNER
+
+    process = subprocess.Popen(
+        [GLRUNNER, "register", "-c", str(glrunner.config), "-u", gitlab.url, "-r", REGISTRATION_TOKEN],
+        env=glrunner.env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write("\n\nname\n\n\n")  # url, token, description, tags, note: then the executor prompt
+    process.stdin.flush()
+    deadline = time.monotonic() + 30
+    while not gitlab.requests_to("POST", "/api/v4/runners") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let it reach the executor prompt
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Enter an executor" in stdout
+    assert [r.method for r in gitlab.requests] == ["POST", "DELETE"]
+    assert gitlab.state.runners == {}
+    assert not glrunner.config.exists()

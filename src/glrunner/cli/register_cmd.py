@@ -22,7 +22,14 @@ import click
 from glrunner.config import Config, RunnerSettings, parse_config, resolve_config_path
 from glrunner.config.edit import add_runner, remove_runners
 from glrunner.config.files import load_or_create_system_id, read_config_text, write_config_text
-from glrunner.config.flags import FlagSpec, config_flags, parse_go_bool, resolve_flag
+from glrunner.config.flags import (
+    REGISTER_FLAGS,
+    FlagSpec,
+    config_flags,
+    parse_go_bool,
+    resolve_flag,
+    resolve_register_values,
+)
 from glrunner.config.identity import shorten_token
 from glrunner.config.registration import SUPPORTED_EXECUTORS, Identity, build_runner, load_template
 from glrunner.coordinator.api import RunnerApi, RunnerCredentials, is_authentication_token, runner_info
@@ -50,25 +57,6 @@ DEPRECATION_WARNING = (
     "information, see https://docs.gitlab.com/ci/runners/new_creation_workflow/"
 )
 
-# The flags of `register` itself (not config.toml keys): name, env var, kind, default.
-_REGISTER_FLAGS: tuple[tuple[str, str, str, object], ...] = (
-    ("config", "CONFIG_FILE", "str", ""),
-    ("non-interactive", "REGISTER_NON_INTERACTIVE", "bool", False),
-    ("url", "CI_SERVER_URL", "str", ""),
-    ("registration-token", "REGISTRATION_TOKEN", "str", ""),
-    ("token", "CI_SERVER_TOKEN", "str", ""),
-    ("name", "RUNNER_NAME", "str", None),
-    ("executor", "RUNNER_EXECUTOR", "str", ""),
-    ("tag-list", "RUNNER_TAG_LIST", "str", ""),
-    ("run-untagged", "REGISTER_RUN_UNTAGGED", "bool", False),
-    ("locked", "REGISTER_LOCKED", "bool", True),
-    ("access-level", "REGISTER_ACCESS_LEVEL", "str", ""),
-    ("maximum-timeout", "REGISTER_MAXIMUM_TIMEOUT", "int", 0),
-    ("paused", "REGISTER_PAUSED", "bool", False),
-    ("maintenance-note", "REGISTER_MAINTENANCE_NOTE", "str", ""),
-    ("leave-runner", "REGISTER_LEAVE_RUNNER", "bool", False),
-    ("template-config", "TEMPLATE_CONFIG_FILE", "str", ""),
-)
 _SHORT = {"config": "-c", "non-interactive": "-n", "url": "-u", "registration-token": "-r", "token": "-t"}
 
 
@@ -80,13 +68,6 @@ def warn(message: str) -> None:
     click.secho(f"WARNING: {message}", fg="yellow", err=True)
 
 
-def run_async(make: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await make()
-
-    return asyncio.run(main())
-
-
 def gitlab_call(url: str, runner: RunnerSettings | None, call: Callable[[RunnerApi], Awaitable[T]]) -> T:
     """One short-lived client per call; the waits between retries come from the environment in tests."""
     tls = TlsSettings(runner.tls_ca_file, runner.tls_cert_file, runner.tls_key_file) if runner else TlsSettings()
@@ -95,7 +76,7 @@ def gitlab_call(url: str, runner: RunnerSettings | None, call: Callable[[RunnerA
         async with GitLabClient(url, retry=RetryPolicy.from_environ(os.environ), tls=tls) as client:
             return await call(RunnerApi(client))
 
-    return run_async(go)
+    return asyncio.run(go())
 
 
 def optional_value_option(name: str, kind: str, param: str) -> Callable[[Any], Any]:
@@ -113,8 +94,8 @@ def optional_value_option(name: str, kind: str, param: str) -> Callable[[Any], A
 def with_register_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     for spec in reversed(config_flags()):
         command = optional_value_option(spec.name, spec.kind, spec.param)(command)
-    for name, _env, kind, _default in reversed(_REGISTER_FLAGS):
-        command = optional_value_option(name, kind, name.replace("-", "_"))(command)
+    for spec in reversed(REGISTER_FLAGS):
+        command = optional_value_option(spec.name, spec.kind, spec.param)(command)
     return command
 
 
@@ -131,22 +112,11 @@ class RegisterArgs:
 
 
 def resolve_register_args(params: Mapping[str, Any], env: Mapping[str, str]) -> RegisterArgs:
-    values: dict[str, Any] = {}
-    for name, env_name, kind, default in _REGISTER_FLAGS:
-        spec = FlagSpec((), name, env_name, name, kind)  # type: ignore[arg-type]
-        try:
-            value = resolve_flag(spec, params.get(spec.param), env)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        values[spec.param] = default if value is None else value
-    if values["name"] is None:
-        values["name"] = socket.gethostname()
-    flag_values: dict[FlagSpec, object] = {}
-    for spec in config_flags():
-        try:
-            flag_values[spec] = resolve_flag(spec, params.get(spec.param), env)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    try:
+        values = resolve_register_values(params, env, default_name=socket.gethostname())
+        flag_values = {spec: resolve_flag(spec, params.get(spec.param), env) for spec in config_flags()}
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return RegisterArgs(values, flag_values)
 
 
@@ -521,14 +491,8 @@ def _save_without(path: Path, text: str | None, indices: set[int]) -> None:
 @config_option
 def list_command(config: str | None) -> None:
     """Print the configured runners: name, executor, shortened token, URL."""
-    path = resolve_config_path(config)
-    try:
-        text = read_config_text(path)
-        loaded = parse_config(text, str(path), env=os.environ) if text is not None else Config()
-    except RunnerError as exc:
-        warn(str(exc))
-        return
-    _print_warnings(loaded)
+    path, _text, loaded = _load_existing(config)
     log(f"Listing configured runners                          ConfigFile={path}")
     for runner in loaded.runners:
-        log(f"{runner.name:<50} Executor={runner.executor} Token={shorten_token(runner.token)} URL={runner.url}")
+        short = shorten_token(runner.token)
+        log(f"{runner.name:<50} Executor={runner.executor} Token={short} URL={runner.url}")

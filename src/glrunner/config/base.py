@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 PullPolicyName = Literal["always", "if-not-present", "never"]
 
@@ -34,6 +35,20 @@ class TomlModel(BaseModel):
     # Keys GitLab Runner writes even when they are false/0/empty (its `omitzero` bools, untagged
     # fields, `omitempty` numbers). Everything else is written only when set. See spec 1.7.
     ALWAYS_WRITTEN: ClassVar[frozenset[str]] = frozenset()
+
+
+def toml_key(key: str, default: Any) -> Any:
+    """A field whose TOML key is no Python identifier (`tls-ca-file`) or is CamelCase (`BucketName`).
+
+    A validation/serialisation alias, not `alias`, so that code constructs models by attribute
+    name and type checkers agree.
+    """
+    return Field(default, validation_alias=key, serialization_alias=key)
+
+
+def key_of(name: str, field: FieldInfo) -> str:
+    """The TOML key of a model field."""
+    return field.serialization_alias or field.alias or name
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")

@@ -51,7 +51,7 @@ def add_runner(text: str | None, runner: RunnerSettings) -> str:
 def remove_runners(text: str, indices: set[int]) -> str:
     """The file without the `[[runners]]` entries at `indices` (0-based)."""
     structure = scan_structure(text)
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     spans = [_runner_span(structure, lines, index) for index in indices]
     for start, end in sorted(spans, reverse=True):  # later spans first: earlier indices stay valid
         del lines[start:end]
@@ -67,6 +67,13 @@ def ensure_global_settings(text: str) -> str:
         if not _has_global(structure, key):
             text = _insert_global(text, structure, key)
     return _ensure_session_server(text)
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines ending in "\n" only: TOML's newline. (str.splitlines also breaks at U+0085, U+2028, ...,
+    which may appear inside a string value.)"""
+    *complete, last = text.split("\n")
+    return [line + "\n" for line in complete] + ([last] if last else [])
 
 
 def _count_runners(text: str | None) -> int:
@@ -96,7 +103,7 @@ def _has_global(structure: Structure, key: str) -> bool:
 
 
 def _insert_global(text: str, structure: Structure, key: str) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     new_line = f"{key} = {render_value(_GLOBAL_DEFAULTS[key])}\n"
     position = _KEY_ORDER[key]
     before = [k for k in _GLOBAL_ORDER[:position] if _has_global(structure, k)]
@@ -120,7 +127,7 @@ def _ensure_session_server(text: str) -> str:
     structure = scan_structure(text)
     if ("session_server",) in structure.lines:
         return text
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     first = _first_header_line(structure)
     if first is None:
         body = "".join(lines).rstrip("\n")

@@ -373,3 +373,37 @@ def runner_table(values: Mapping[FlagSpec, object]) -> dict[str, object]:
             node = child
         node[spec.key] = value
     return table
+
+
+# The flags of `register` itself, which set no config.toml key: name, env var, kind, default.
+_REGISTER_TABLE: tuple[tuple[str, str, FlagKind, object], ...] = (
+    ("config", "CONFIG_FILE", "str", ""),
+    ("non-interactive", "REGISTER_NON_INTERACTIVE", "bool", False),
+    ("url", "CI_SERVER_URL", "str", ""),
+    ("registration-token", "REGISTRATION_TOKEN", "str", ""),
+    ("token", "CI_SERVER_TOKEN", "str", ""),
+    ("name", "RUNNER_NAME", "str", None),  # None: the host name
+    ("executor", "RUNNER_EXECUTOR", "str", ""),
+    ("tag-list", "RUNNER_TAG_LIST", "str", ""),
+    ("run-untagged", "REGISTER_RUN_UNTAGGED", "bool", False),
+    ("locked", "REGISTER_LOCKED", "bool", True),
+    ("access-level", "REGISTER_ACCESS_LEVEL", "str", ""),
+    ("maximum-timeout", "REGISTER_MAXIMUM_TIMEOUT", "int", 0),
+    ("paused", "REGISTER_PAUSED", "bool", False),
+    ("maintenance-note", "REGISTER_MAINTENANCE_NOTE", "str", ""),
+    ("leave-runner", "REGISTER_LEAVE_RUNNER", "bool", False),
+    ("template-config", "TEMPLATE_CONFIG_FILE", "str", ""),
+)
+REGISTER_FLAGS = tuple(FlagSpec((), name, env, name, kind) for name, env, kind, _ in _REGISTER_TABLE)
+
+
+def resolve_register_values(
+    params: Mapping[str, object], env: Mapping[str, str], default_name: str
+) -> dict[str, object]:
+    """`register`'s own flags by Python name (`tag_list`, ...): command line, environment, default."""
+    values: dict[str, object] = {}
+    for spec, (_, _, _, default) in zip(REGISTER_FLAGS, _REGISTER_TABLE, strict=True):
+        given = params.get(spec.param)
+        value = resolve_flag(spec, given if isinstance(given, str | tuple | list) else None, env)
+        values[spec.param] = (default_name if default is None else default) if value is None else value
+    return values

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import ClassVar, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
-from glrunner.config.base import GoDuration, TomlModel
+from glrunner.config.base import GoDuration, TomlModel, toml_key
 from glrunner.config.cache import CacheConfig
 from glrunner.config.docker import DockerConfig
 from glrunner.config.kubernetes import KubernetesConfig
@@ -53,9 +53,9 @@ class RunnerSettings(TomlModel):
     token: str = ""
     token_obtained_at: datetime | None = None
     token_expires_at: datetime | None = None
-    tls_ca_file: str = Field("", alias="tls-ca-file")
-    tls_cert_file: str = Field("", alias="tls-cert-file")
-    tls_key_file: str = Field("", alias="tls-key-file")
+    tls_ca_file: str = toml_key("tls-ca-file", "")
+    tls_cert_file: str = toml_key("tls-cert-file", "")
+    tls_key_file: str = toml_key("tls-key-file", "")
     labels: dict[str, str] = Field(default_factory=dict)
     executor: str = ""
     builds_dir: str = ""
@@ -91,6 +91,12 @@ class RunnerSettings(TomlModel):
     custom: OpaqueTable | None = None
     autoscaler: OpaqueTable | None = None
     step_runner_image: str = ""
+
+    @field_validator("token_obtained_at", "token_expires_at", mode="after")
+    @classmethod
+    def _zero_time_is_unset(cls, value: datetime | None) -> datetime | None:
+        """GitLab writes an unset time as 0001-01-01T00:00:00Z."""
+        return None if value is not None and value.year == 1 else value
 
     def feature_flag(self, name: str) -> bool | None:
         """The value `[runners.feature_flags]` sets for `name`, or None when it is not set."""

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from glrunner.config.base import TomlModel, format_go_duration
+from glrunner.config.base import TomlModel, format_go_duration, key_of
 from glrunner.config.locate import KeyPath, line_of, locate_keys, table_at_end
 from glrunner.config.model import DEFAULT_CONNECTION_MAX_AGE, Config
 from glrunner.errors import ConfigError, Problem
@@ -67,7 +67,7 @@ def _syntax_problem(message: str, text: str, filename: str) -> Problem:
     match = _TOML_POSITION.search(message)
     line = int(match.group(1)) if match and match.group(1) else None
     what = _TOML_POSITION.sub("", message)
-    lines = text.splitlines()
+    lines = text.split("\n")
     source = lines[line - 1] if line and line <= len(lines) else ""
     key = source.split("=", 1)[0].strip() if "=" in source else ""
     if what.startswith("Cannot overwrite a value") and line:
@@ -166,7 +166,7 @@ def _explain(error: ErrorDetails, leaf: str) -> str:
 
 def _unknown_keys(model: BaseModel, path: KeyPath, filename: str, lines: dict[KeyPath, int]) -> list[Problem]:
     warnings: list[Problem] = []
-    known = [field.alias or name for name, field in type(model).model_fields.items()]
+    known = [key_of(name, field) for name, field in type(model).model_fields.items()]
     for key in model.model_extra or {}:
         key_path = (*path, key)
         hint = difflib.get_close_matches(key, known, n=1)
@@ -175,7 +175,7 @@ def _unknown_keys(model: BaseModel, path: KeyPath, filename: str, lines: dict[Ke
         warnings.append(Problem(filename, line_of(lines, key_path), describe_path(key_path), message))
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
-        key_path = (*path, field.alias or name)
+        key_path = (*path, key_of(name, field))
         if isinstance(value, TomlModel):
             warnings += _unknown_keys(value, key_path, filename, lines)
         elif isinstance(value, list):

@@ -12,7 +12,7 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from glrunner.config.base import ZERO_TIME, TomlModel, format_go_duration
+from glrunner.config.base import ZERO_TIME, TomlModel, format_go_duration, key_of
 from glrunner.config.model import DEFAULT_CONNECTION_MAX_AGE, Config, RunnerSettings
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -112,7 +112,7 @@ def _items(table: TableValue) -> list[tuple[str, object]]:
     items: list[tuple[str, object]] = []
     always = type(table).ALWAYS_WRITTEN
     for name, field in type(table).model_fields.items():
-        key = field.alias or name
+        key = key_of(name, field)
         value = getattr(table, name)
         if value is None and key in _TIME_KEYS:
             value = ZERO_TIME
@@ -124,7 +124,7 @@ def _items(table: TableValue) -> list[tuple[str, object]]:
 def _is_written(key: str, value: object, default: object, always: frozenset[str]) -> bool:
     if value is None:
         return False
-    if key in always:
+    if key in always or default is None:  # Go pointers: written whenever set, even to 0/false
         return True
     if isinstance(value, TomlModel):
         return value != default
