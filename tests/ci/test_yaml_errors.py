@@ -161,9 +161,10 @@ def test_boolean_variable_value_gets_a_quoting_hint() -> None:
 
 
 def test_trigger_jobs_cannot_run_locally() -> None:
-    errors = errors_of("down:\n  trigger: group/other\n")
-    assert ".gitlab-ci.yml:2: down: trigger: downstream pipelines cannot run locally; hide the job (start its " \
-           "name with a dot) or remove it" in errors
+    assert errors_of("down:\n  trigger: group/other\n") == [
+        ".gitlab-ci.yml:2: down: trigger: downstream pipelines cannot run locally; hide the job (start its name "
+        "with a dot) or remove it"
+    ]
 
 
 def test_unknown_yaml_tag() -> None:

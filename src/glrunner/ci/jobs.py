@@ -46,7 +46,6 @@ class Defaults:
     retry: RetryDef | None = None
     cache: tuple[CacheDef, ...] = ()
     artifacts: ArtifactsDef | None = None
-    present: frozenset[str] = frozenset()
 
 
 def read_defaults(node: YMap, key: str, problems: Problems) -> Defaults:
@@ -57,7 +56,7 @@ def read_defaults(node: YMap, key: str, problems: Problems) -> Defaults:
             values[name] = _READERS[name](node[name], node.key_loc(name), f"{key}.{name}", problems)
     _warn_unsupported(node, key, problems)
     known = {f.name for f in dataclasses.fields(Defaults)}
-    return Defaults(**{k: v for k, v in values.items() if k in known}, present=frozenset(values))
+    return Defaults(**{k: v for k, v in values.items() if k in known})
 
 
 def read_job(name: str, node: YMap, loc: Loc, defaults: Defaults, problems: Problems) -> list[JobDefinition]:
@@ -65,7 +64,7 @@ def read_job(name: str, node: YMap, loc: Loc, defaults: Defaults, problems: Prob
     key = name
     fields.check_keys(node, JOB_KEYS, key, problems)
     _check_unsupported(node, key, problems)
-    if node.get("script") is None:
+    if node.get("script") is None and "trigger" not in node:
         problems.add(loc, key, "config should implement the script: keyword; add `script:` with the "
                      "commands to run (or hide the job by starting its name with a dot)")
     inherit_default, inherit_variables = _read_inherit(node, key, problems)
