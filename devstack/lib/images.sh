@@ -10,15 +10,14 @@ SUITE=bookworm
 DOCKER_ROOTFS_PACKAGES="docker.io,iptables,ca-certificates,openssl,procps"
 
 # --- hashing -----------------------------------------------------------------
-# inputs_hash WORDS...: sha256 (16 hex) over WORDS, where a word naming a file or a
-# directory under images/ contributes its contents, "fn:NAME" a shell function's text,
-# anything else itself.
+# inputs_hash WORDS...: sha256 (16 hex) over WORDS, where "dir:PATH" (PATH under images/)
+# contributes the files' contents, "fn:NAME" a shell function's text, anything else itself.
 inputs_hash() {
     local w
     for w in "$@"; do
         case $w in
             fn:*) declare -f "${w#fn:}" ;;
-            */*) (cd "$IMAGES_DIR" && find "$w" -type f -print0 | sort -z | xargs -0 sha256sum) ;;
+            dir:*) (cd "$IMAGES_DIR" && find "${w#dir:}" -type f -print0 | sort -z | xargs -0 sha256sum) ;;
             *) printf '%s\n' "$w" ;;
         esac
     done | sha256sum | cut -c1-16
@@ -50,9 +49,8 @@ busybox_rootfs() {
 # cached_debootstrap NAME INCLUDE: print the path of a cached rootfs tarball, building it
 # (debootstrap minbase) when the cache lacks it. Slow (~50 s); runs once per machine.
 cached_debootstrap() {
-    local name=$1 include=$2 key tarball tmp
-    key=$(inputs_hash "$name" "$include" "$SUITE" "$DEBIAN_MIRROR" fn:cached_debootstrap fn:slim_rootfs)
-    tarball="$CACHE_DIR/rootfs-$name-$key.tar"
+    local name=$1 include=$2 tarball tmp
+    tarball="$CACHE_DIR/rootfs-$name-$(debootstrap_key "$name" "$include").tar"
     if [ ! -s "$tarball" ]; then
         mkdir -p "$CACHE_DIR"
         tmp=$(mktemp -d "$CACHE_DIR/.debootstrap-$name.XXXXXX")
@@ -66,6 +64,10 @@ cached_debootstrap() {
         find "$CACHE_DIR" -maxdepth 1 -name "rootfs-$name-*.tar" ! -name "$(basename "$tarball")" -delete
     fi
     echo "$tarball"
+}
+
+debootstrap_key() { # NAME INCLUDE
+    inputs_hash "$1" "$2" "$SUITE" "$DEBIAN_MIRROR" fn:cached_debootstrap fn:slim_rootfs
 }
 
 # slim_rootfs DIR: drop what an image does not need (package caches, docs).
@@ -120,10 +122,18 @@ pull_from_registry() {
     return 1
 }
 
+# forget_old_stand_in ID: remove a superseded stand-in once no tag names it (never
+# another's tag), unless a container still uses it (then docker refuses, harmlessly).
+forget_old_stand_in() {
+    [ "$(image_label "$1" "$DEVSTACK_LABEL")" = stand-in ] || return 0
+    [ "$("$DOCKER" image inspect --format '{{len .RepoTags}}' "$1" 2>/dev/null)" = 0 ] || return 0
+    "$DOCKER" rmi "$1" >/dev/null 2>&1 || true
+}
+
 # ensure_stand_in HASH BUILD_FN REF [ALIAS...]: REF (and its aliases) present with the
 # given input hash, built by BUILD_FN REF HASH only when neither engine nor registry has it.
 ensure_stand_in() {
-    local hash=$1 build=$2 ref=$3 what alias id
+    local hash=$1 build=$2 ref=$3 what alias id old=""
     shift 3
     clock_start
     if [ "$(image_label "$ref" "$HASH_LABEL")" = "$hash" ]; then
@@ -131,6 +141,7 @@ ensure_stand_in() {
     elif pull_from_registry "$ref" "$hash"; then
         what="pulled from the registry"
     else
+        old=$("$DOCKER" image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
         "$build" "$ref" "$hash"
         [ "$(image_label "$ref" "$HASH_LABEL")" = "$hash" ] || die "building $ref did not produce an image labelled $hash"
         what=built
@@ -139,6 +150,7 @@ ensure_stand_in() {
     for alias in "$@"; do
         [ "$("$DOCKER" image inspect --format '{{.Id}}' "$alias" 2>/dev/null)" = "$id" ] || "$DOCKER" tag "$ref" "$alias"
     done
+    [ -z "$old" ] || [ "$old" = "$id" ] || forget_old_stand_in "$old"
     PUSHED=0
     for alias in "$ref" "$@"; do
         publish "$alias"
@@ -147,24 +159,22 @@ ensure_stand_in() {
     report "image $ref${1:+ (+ $# tags)}" "$what"
 }
 
-# --- recipes ------------------------------------------------------------------
-pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
-
-hash_busybox() { inputs_hash "$(pkg_version busybox-static)" fn:busybox_rootfs fn:build_busybox; }
-build_busybox() {
-    local tmp
-    tmp=$(mktemp -d)
-    busybox_rootfs "$tmp/root"
-    tar --numeric-owner -C "$tmp/root" -c . |
-        xargs_changes "$2" import --change 'CMD ["sh"]' - "$1" >/dev/null
-    rm -rf "$tmp"
-}
-
-# xargs_changes HASH DOCKER-ARGS...: run docker with the stand-in --change labels added
-# after the subcommand (keeps the quoting of the description intact).
-xargs_changes() {
-    local hash=$1 sub=$2 changes=()
+# import_stand_in HASH REF [DOCKERFILE-INSTRUCTION...]: docker import a rootfs tar from
+# stdin as REF, labelled as a stand-in with input hash HASH.
+import_stand_in() {
+    local hash=$1 ref=$2 changes=() i
     shift 2
     mapfile -t changes < <(stand_in_changes "$hash")
-    "$DOCKER" "$sub" "${changes[@]}" "$@"
+    for i in "$@"; do changes+=(--change "$i"); done
+    "$DOCKER" import "${changes[@]}" - "$ref" >/dev/null
+}
+
+# build_stand_in HASH REF DOCKERFILE CONTEXT [BUILD-ARG...]: docker build, labelled.
+build_stand_in() {
+    local hash=$1 ref=$2 file=$3 ctx=$4 args=() a
+    shift 4
+    for a in "$@"; do args+=(--build-arg "$a"); done
+    "$DOCKER" build -q -f "$file" "${args[@]}" --label "org.opencontainers.image.description=$DESCRIPTION" \
+        --label "$HASH_LABEL=$hash" --label "$DEVSTACK_LABEL=stand-in" -t "$ref" "$ctx" \
+        >>"$LOG_DIR/build.log" 2>&1 || die "docker build of $ref failed; see $LOG_DIR/build.log"
 }
