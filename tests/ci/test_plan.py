@@ -84,7 +84,7 @@ def test_rules_first_match_decides() -> None:
             - when: always
     """)
     plan = plan_pipeline(parse_pipeline(text), make_context())
-    assert plan.jobs == () and plan.skipped == (("job", "rules: the rule on line 4 says `when: never`"),)
+    assert plan.jobs == () and plan.skipped == (("job", "rules: the rule at .gitlab-ci.yml:4 says `when: never`"),)
     assert [j.when for j in plan_pipeline(parse_pipeline(text), make_context(ref_name="dev")).jobs] == ["always"]
 
 

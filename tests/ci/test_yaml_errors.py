@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from glrunner.ci import parse_pipeline
+from glrunner.ci import parse_pipeline, plan_pipeline
 from glrunner.errors import CIConfigError, UsageError
-from tests.ci.conftest import errors_of
+from tests.ci.conftest import errors_of, make_context
 
 
 def yaml(text: str) -> str:
@@ -160,11 +160,18 @@ def test_boolean_variable_value_gets_a_quoting_hint() -> None:
     ]
 
 
-def test_trigger_jobs_cannot_run_locally() -> None:
-    assert errors_of("down:\n  trigger: group/other\n") == [
-        ".gitlab-ci.yml:2: down: trigger: downstream pipelines cannot run locally; hide the job (start its name "
-        "with a dot) or remove it"
-    ]
+def test_trigger_jobs_are_kept_but_never_run() -> None:
+    """A deliberate difference: a trigger job does not stop the rest of the pipeline from running locally."""
+    text = "down:\n  trigger: group/other\nafter:\n  needs: [down]\n  script: [x]\nother:\n  script: [x]\n"
+    pipeline = parse_pipeline(text)
+    assert pipeline.warnings == (".gitlab-ci.yml:2: down: trigger: downstream pipelines cannot run locally; the job "
+                                 "is skipped",)
+    plan = plan_pipeline(pipeline, make_context())
+    assert [j.name for j in plan.jobs] == ["other"]
+    assert dict(plan.skipped) == {"down": "trigger: downstream pipelines cannot run locally",
+                                  "after": "needs 'down', which does not run"}
+    with pytest.raises(UsageError, match="'down' is a trigger job: downstream pipelines cannot run locally"):
+        plan_pipeline(pipeline, make_context(), ["down"])
 
 
 def test_unknown_yaml_tag() -> None:

@@ -63,7 +63,7 @@ def decide_job(
 
 
 def _where(rule: RuleDef) -> str:
-    return f"the rule on line {rule.location.line}" if rule.location else "the matching rule"
+    return f"the rule at {rule.location.file}:{rule.location.line}" if rule.location else "the matching rule"
 
 
 def _describe_ref(ctx: PipelineContext) -> str:

@@ -166,9 +166,43 @@ def compile_pattern(text: str) -> re.Pattern[str]:
             raise ExpressionError(f"unknown regular expression flag {letter!r}")
         flags |= _FLAGS.get(letter, 0)
     try:
-        return re.compile(body.replace("\\/", "/"), flags)
+        return re.compile(ruby_regex_to_python(body.replace("\\/", "/")), flags)
     except re.error as exc:
         raise ExpressionError(f"invalid regular expression {text}: {exc}") from exc
+
+
+_RUBY_ESCAPES = {"z": r"\Z", "Z": r"(?=\n?\Z)", "h": "[0-9a-fA-F]", "H": "[^0-9a-fA-F]"}
+
+
+def ruby_regex_to_python(pattern: str) -> str:
+    """The few Ruby/RE2 spellings Python's `re` lacks: \\z, \\Z, \\h, (?<name>...)."""
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escaped = pattern[index + 1]
+            if in_class:
+                out.append("0-9a-fA-F" if escaped == "h" else char + escaped)
+            else:
+                out.append(_RUBY_ESCAPES.get(escaped, char + escaped))
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True  # a ']' right after '[' or '[^' is a literal, not the end of the class
+            opener = "[^]" if pattern.startswith("[^]", index) else "[]" if pattern.startswith("[]", index) else "["
+            out.append(opener)
+            index += len(opener)
+            continue
+        if char == "]" and in_class:
+            in_class = False
+        elif not in_class and pattern.startswith("(?<", index) and pattern[index + 3 : index + 4] not in ("=", "!"):
+            out.append("(?P<")
+            index += 3
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def evaluate(node: Node, variables: Mapping[str, str]) -> Value:

@@ -14,11 +14,6 @@ MAX_CACHES = 4
 MAX_PARALLEL = 200
 ARTIFACT_WHEN = ("on_success", "on_failure", "always")
 CACHE_POLICIES = ("pull", "push", "pull-push")
-RETRY_WHEN = (
-    "always", "unknown_failure", "script_failure", "api_failure", "stuck_or_timeout_failure",
-    "runner_system_failure", "runner_unsupported", "stale_schedule", "job_execution_timeout",
-    "archived_failure", "unmet_prerequisites", "scheduler_failure", "data_integrity_failure",
-)
 _CACHE_KEYS = ("key", "paths", "untracked", "policy", "when", "fallback_keys", "unprotect")
 _ARTIFACT_KEYS = ("name", "paths", "exclude", "untracked", "when", "expire_in", "expose_as", "reports",
                   "public", "access")
@@ -105,12 +100,8 @@ def read_retry(value: Any, loc: Loc, key: str, problems: Problems) -> RetryDef:
     if "max" in value:
         count = fields.integer(value["max"], value.key_loc("max"), f"{key}.max", problems, 0, 2) or 0
     when: tuple[str, ...] = ("always",)
-    if "when" in value:
-        when_loc = value.key_loc("when")
-        when = fields.strings(value["when"], when_loc, f"{key}.when", problems) or ()
-        for reason in when:
-            if reason not in RETRY_WHEN:
-                fields.one_of(reason, when_loc, f"{key}.when", RETRY_WHEN, problems)
+    if "when" in value:  # failure reasons: GitLab adds new ones, so any name is accepted
+        when = fields.strings(value["when"], value.key_loc("when"), f"{key}.when", problems) or ()
     exit_codes = read_exit_codes(value, "exit_codes", key, problems)
     return RetryDef(max=count, when=when, exit_codes=exit_codes)
 

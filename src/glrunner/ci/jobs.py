@@ -93,6 +93,7 @@ def read_job(name: str, node: YMap, loc: Loc, defaults: Defaults, problems: Prob
         variables=_optional(node, "variables", key, problems, read_variables) or (),
         inherit_variables=inherit_variables,
         location=Location(loc.file, loc.line),
+        trigger="trigger" in node,
         **_conditions(node, key, problems),
         **_behaviour(node, key, problems),
     )
@@ -185,8 +186,8 @@ def _read_inherit(node: YMap, key: str, problems: Problems) -> tuple[bool | tupl
 
 def _check_unsupported(node: YMap, key: str, problems: Problems) -> None:
     if "trigger" in node:
-        problems.add(node.key_loc("trigger"), key, "trigger: downstream pipelines cannot run locally; hide the job "
-                     "(start its name with a dot) or remove it")
+        problems.warn(node.key_loc("trigger"), key, "trigger: downstream pipelines cannot run locally; the job "
+                      "is skipped")
     if "run" in node:
         problems.add(node.key_loc("run"), key, "run: CI/CD steps are not supported by glrunner; use `script:`")
     if "inputs" in node:

@@ -177,6 +177,7 @@ class JobDefinition:
     secrets: tuple[str, ...] = ()
     node_index: int | None = None  # CI_NODE_INDEX for `parallel` jobs
     node_total: int = 1  # CI_NODE_TOTAL
+    trigger: bool = False  # a `trigger:` job (downstream pipeline): kept in the pipeline, never run locally
     location: Location | None = None
 
 

@@ -44,6 +44,8 @@ GIT_DEPTH = 20  # GitLab's default shallow clone depth
 
 def build_payload(pipeline: Pipeline, job_name: str, ctx: PipelineContext, job_id: int) -> JobPayload:
     job = _one_job(pipeline, job_name)
+    if job.trigger:
+        raise UsageError(f"'{job.name}' is a trigger job: downstream pipelines cannot run locally")
     workflow = evaluate_workflow(pipeline, ctx)
     decision = evaluate_job(pipeline, job, ctx, workflow)
     timeout = job.timeout or ctx.default_timeout

@@ -149,6 +149,10 @@ class _Entry:
 def _skip_reason(job: JobDefinition, decision: Decision, *, named: bool) -> str:
     if not decision.run:
         return decision.reason
+    if job.trigger:
+        if named:
+            raise UsageError(f"'{job.name}' is a trigger job: downstream pipelines cannot run locally")
+        return "trigger: downstream pipelines cannot run locally"
     if decision.when == "manual" and not named:
         return f"manual job; run it by naming it: glrunner exec '{job.group_name}'"
     return ""

@@ -32,10 +32,29 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
+            problems = _group_shared(self.items)
             first_seen: dict[str, int] = {}
-            for problem in self.items:
+            for problem in problems:
                 first_seen.setdefault(problem.file, len(first_seen))
-            raise CIConfigError(sorted(self.items, key=lambda p: (first_seen[p.file], p.line or 0)))
+            raise CIConfigError(sorted(problems, key=lambda p: (first_seen[p.file], p.line or 0)))
+
+
+def _group_shared(problems: list[Problem]) -> list[Problem]:
+    """One problem in a template shared by many jobs (extends, !reference) is reported once."""
+    groups: dict[tuple[str, int | None, str, str], list[str]] = {}
+    for problem in problems:
+        head, dot, rest = problem.key.partition(".")
+        tail = dot + rest
+        groups.setdefault((problem.file, problem.line, tail, problem.message), []).append(head)
+    result: list[Problem] = []
+    for (file, line, tail, message), heads in groups.items():
+        if len(heads) == 1:
+            key = heads[0] + tail
+        else:
+            shown = ", ".join(heads[:3]) + (f" and {len(heads) - 3} more" if len(heads) > 3 else "")
+            key = f"{shown} ({tail.lstrip('.') or 'job'})" if tail else shown
+        result.append(Problem(file, line, key, message))
+    return result
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
