@@ -170,3 +170,15 @@ def test_interrupt_after_registration_unregisters(glrunner: Glrunner, gitlab: Fa
     assert [r.method for r in gitlab.requests] == ["POST", "DELETE"]
     assert gitlab.state.runners == {}
     assert not glrunner.config.exists()
+
+
+def test_unwritable_config_unregisters_and_explains(glrunner: Glrunner, gitlab: FakeGitLab) -> None:
+    """Saving fails (nothing can be created in /proc): no traceback, and GitLab forgets the runner."""
+    config = "/proc/self/config.toml"
+    result = glrunner("register", "-n", "-c", config, "-u", gitlab.url, "-r", REGISTRATION_TOKEN, *SHELL)
+    status, stderr = result.returncode, result.stderr
+    assert status == 1, stderr
+    assert "Traceback" not in stderr
+    assert f"cannot write {config}" in stderr and "it was left unchanged" in stderr
+    assert [r.method for r in gitlab.requests] == ["POST", "DELETE"]
+    assert gitlab.state.runners == {}

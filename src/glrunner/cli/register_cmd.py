@@ -79,23 +79,28 @@ def gitlab_call(url: str, runner: RunnerSettings | None, call: Callable[[RunnerA
     return asyncio.run(go())
 
 
-def optional_value_option(name: str, kind: str, param: str) -> Callable[[Any], Any]:
+def optional_value_option(spec: FlagSpec, sets_key: bool) -> Callable[[Any], Any]:
     """GitLab's boolean flags: `--flag` alone means true, `--flag=false` is accepted too."""
-    names = [f"--{name}"] + ([_SHORT[name]] if name in _SHORT else [])
-    if name == "name":
+    names = [f"--{spec.name}"] + ([_SHORT[spec.name]] if spec.name in _SHORT else [])
+    if spec.name == "name":
         names.append("--description")
-    if kind == "bool":
-        return click.option(*names, param, is_flag=False, flag_value="true", default=None, metavar="[=BOOL]")
-    if kind == "list" or kind in ("pull_policy", "flags"):
-        return click.option(*names, param, multiple=True, metavar="VALUE")
-    return click.option(*names, param, default=None, metavar=kind.upper())
+    table = ".".join(("runners", *spec.section))
+    help_text = f"[{table}] {spec.key}" if sets_key else ""
+    help_text += f" (env {spec.env})" if spec.env else ""
+    if spec.kind == "bool":
+        return click.option(
+            *names, spec.param, is_flag=False, flag_value="true", default=None, metavar="[=BOOL]", help=help_text
+        )
+    if spec.kind in ("list", "pull_policy", "flags"):
+        return click.option(*names, spec.param, multiple=True, metavar="VALUE", help=help_text + ", repeatable")
+    return click.option(*names, spec.param, default=None, metavar=spec.kind.upper(), help=help_text)
 
 
 def with_register_flags(command: Callable[..., Any]) -> Callable[..., Any]:
     for spec in reversed(config_flags()):
-        command = optional_value_option(spec.name, spec.kind, spec.param)(command)
+        command = optional_value_option(spec, sets_key=True)(command)
     for spec in reversed(REGISTER_FLAGS):
-        command = optional_value_option(spec.name, spec.kind, spec.param)(command)
+        command = optional_value_option(spec, sets_key=False)(command)
     return command
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from glrunner.config.identity import SYSTEM_ID_FILE, new_system_id, system_id_from_file_text
 from glrunner.config.model import Config
 from glrunner.config.parse import default_config, parse_config
-from glrunner.errors import ConfigError, Problem
+from glrunner.errors import ConfigError, Problem, RunnerError
 
 SYSTEM_CONFIG_PATH = Path("/etc/gitlab-runner/config.toml")
 
@@ -62,8 +62,17 @@ def load_config(path: str | os.PathLike[str] | None) -> Config:
 def write_config_text(path: Path, text: str) -> None:
     """Replace the file atomically (temp file in the same directory, fsync, rename), mode 0600.
 
-    A missing directory is created with mode 0700. On any error the old file is left as it was.
+    A missing directory is created with mode 0700. On any error the old file is left as it was,
+    and the error is a `RunnerError` naming the file.
     """
+    try:
+        _replace_atomically(path, text)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise RunnerError(f"cannot write {path}: {reason}; it was left unchanged") from None
+
+
+def _replace_atomically(path: Path, text: str) -> None:
     directory = path.parent
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -119,6 +128,6 @@ def load_or_create_system_id(config_path: Path) -> tuple[str, str | None]:
     system_id = new_system_id(read_machine_id())
     try:
         write_config_text(state_file, system_id)
-    except OSError as exc:
-        return system_id, f"could not save the system ID in {state_file}: {exc.strerror or exc}"
+    except RunnerError as exc:
+        return system_id, f"could not save the system ID: {exc}"
     return system_id, None
