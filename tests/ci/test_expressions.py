@@ -120,3 +120,19 @@ def test_parse_tree_shape() -> None:
     tree = parse('$A == "1" || $B && $C')
     assert isinstance(tree, Binary) and tree.op == "||"
     assert isinstance(tree.right, Binary) and tree.right.op == "&&"
+
+
+@pytest.mark.parametrize(
+    ("expression", "value", "expected"),
+    [
+        ("$V =~ /\\A[0-9]+-[0-9]+-stable\\z/", "16-3-stable", True),  # Ruby's \A...\z anchors
+        ("$V =~ /\\A[0-9]+-[0-9]+-stable\\z/", "16-3-stable\n", False),
+        ("$V =~ /stable\\Z/", "16-3-stable\n", True),  # Ruby's \Z allows a final newline
+        ("$V =~ /^[\\h]+$/", "c0ffee", True),  # \h: a hex digit
+        ("$V =~ /(?<major>\\d+)\\.(?<minor>\\d+)/", "v1.2", True),  # Ruby named groups
+        ("$V =~ /(?<!x)y/", "ay", True),  # lookbehind is not a named group
+    ],
+)
+def test_ruby_regex_spellings(expression: str, value: str, expected: bool) -> None:
+    assert validate(expression) is None
+    assert is_true(expression, {"V": value}) is expected

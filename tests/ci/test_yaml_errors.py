@@ -223,3 +223,10 @@ def test_duplicate_keys_warn_and_the_last_wins() -> None:
 def test_several_documents_are_refused() -> None:
     errors = errors_of("spec:\n  inputs: {}\n---\njob:\n  script: [x]\n")
     assert errors[0].startswith(".gitlab-ci.yml:4: several YAML documents")
+
+
+def test_a_problem_in_a_shared_template_is_reported_once() -> None:
+    jobs = "".join(f"job{i}:\n  extends: .t\n" for i in range(5))
+    errors = errors_of(".t:\n  script: [x]\n  rules:\n    - if: $A =\n" + jobs)
+    assert errors == [".gitlab-ci.yml:4: job0, job1, job2 and 2 more (rules[0].if): invalid expression syntax: "
+                      "unknown lexeme at '='; compare with == or != and match with =~ or !~"]

@@ -56,7 +56,8 @@ def tokenize(text: str, limit: int = MAX_TOKENS) -> list[Token]:
                 position = match.end()
                 break
         else:
-            raise ExpressionError(f"unknown lexeme at {text[position:position + 20]!r}")
+            hint = "; compare with == or != and match with =~ or !~" if text[position] in "=!<>" else ""
+            raise ExpressionError(f"unknown lexeme at {text[position:position + 20]!r}{hint}")
 
 
 def _token_text(kind: str, match: re.Match[str]) -> str:
