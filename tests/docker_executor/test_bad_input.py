@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tests.support.cli import glrunner, write_project
 from tests.support.engine import Snapshot
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tests.support.cli import glrunner, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.dind, pytest.mark.usefixtures("no_leftovers")]

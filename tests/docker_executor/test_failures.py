@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.support.cli import GLRUNNER, glrunner, write_project
 from tests.support.engine import MANAGED, Snapshot, docker
 

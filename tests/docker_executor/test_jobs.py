@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from tests.support.cli import glrunner, write_project
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftovers")]

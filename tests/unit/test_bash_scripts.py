@@ -55,7 +55,8 @@ def test_multiline_command_collapsed_in_echo(tmp_path: Path) -> None:
 
 
 def test_file_variable_holds_a_path(tmp_path: Path) -> None:
-    plan = _plan(tmp_path, variables=(ScriptVariable("CONF", "a=b\n", file=True),), script=('cat "$CONF"', 'echo "$CONF"'))
+    conf = ScriptVariable("CONF", "a=b\n", file=True)
+    plan = _plan(tmp_path, variables=(conf,), script=('cat "$CONF"', 'echo "$CONF"'))
     result = _run(render_step_script(plan), tmp_path)
     assert result.stdout.count("a=b") == 1
     assert f"{tmp_path}.tmp/CONF" in result.stdout

@@ -49,11 +49,11 @@ _SECRET_ALPHABET = st.characters(min_codepoint=33, max_codepoint=126)
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
 )
 def test_secret_never_survives_any_chunking(secret: str, noise: list[str], cuts: list[int]) -> None:
-    text = secret.join(noise + [""]) + secret
+    text = secret.join([*noise, ""]) + secret
     data = text.encode()
     points = sorted({c % (len(data) + 1) for c in cuts})
     chunks = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
     out = _feed_all(Masker([secret], token_prefixes=(), url_params=()), chunks)
     unchunked = _feed_all(Masker([secret], token_prefixes=(), url_params=()), [data])
-    assert secret.encode() not in out
+    assert secret.encode() not in out.replace(b"[MASKED]", b"\0")
     assert out == unchunked

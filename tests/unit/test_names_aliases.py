@@ -36,7 +36,9 @@ from glrunner.compile.names import (
         ("svc@sha256:" + "a" * 64, ("svc",), "@sha256:" + "a" * 64, "svc@sha256:" + "a" * 64),
     ],
 )
-def test_alias_derivation_table_of_spec_2_5(image: str, aliases: tuple[str, ...], version: str, normalised: str) -> None:
+def test_alias_derivation_table_of_spec_2_5(
+    image: str, aliases: tuple[str, ...], version: str, normalised: str
+) -> None:
     parsed = split_name_and_version(image)
     assert parsed.derived_aliases == aliases
     assert parsed.version == version

@@ -144,12 +144,19 @@ def _prepare(args: ExecArgs) -> tuple[Any, Any, Any, list[Any]]:
     ci_file = root / ".gitlab-ci.yml"
     if not ci_file.is_file():
         raise UsageError(f"{ci_file}: no such file; run glrunner exec in a directory with .gitlab-ci.yml or use --cwd")
-    extra = [*_parse_env(args.env, masked=False, flag="env"), *_parse_env(args.masked_env, masked=True, flag="masked-env")]
+    extra = [
+        *_parse_env(args.env, masked=False, flag="env"),
+        *_parse_env(args.masked_env, masked=True, flag="masked-env"),
+    ]
     runner, _ = _runner_settings(args)
     pipeline = load_pipeline(ci_file)
     ctx = build_context(root, tuple(extra))
     ctx = dataclasses.replace(ctx, project_id=_local_project_id(root))
     plan = plan_pipeline(pipeline, ctx, args.jobs)
+    for warning in plan.warnings:
+        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
+    if plan.workflow_blocked:
+        click.secho(f"No pipeline: {plan.workflow_blocked}", fg="yellow", err=True)
     return pipeline, ctx, runner, _planned_stages(plan)
 
 
@@ -157,6 +164,7 @@ def _planned_stages(plan: Any) -> list[Any]:
     from glrunner.runner.pipeline import PlannedRun
 
     stages = []
+    skipped = {name: reason for name, reason in plan.skipped}
     for stage in plan.stages:
         jobs = [
             PlannedRun(
@@ -167,6 +175,8 @@ def _planned_stages(plan: Any) -> list[Any]:
         ]
         if jobs:
             stages.append((stage.name, jobs))
+    if skipped:
+        click.echo("Not run: " + "; ".join(f"{name} ({reason})" for name, reason in skipped.items()), err=True)
     return stages
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from glrunner.config.docker import DockerConfig
 from glrunner.config.model import RunnerSettings
 from glrunner.errors import JobConfigurationError
 from glrunner.model.payload import Image, JobPayload, ServiceVariable
-from glrunner.model.spec import DockerOptions, ImageSpec, JobSpec, ServiceSpec, VolumeSpec
+from glrunner.model.spec import DockerOptions, ImageSpec, JobSpec, ServiceSpec, VolumeKind, VolumeSpec
 
 
 @dataclass(frozen=True)
@@ -82,19 +83,20 @@ def _entrypoint(entrypoint: Sequence[str], docker: DockerConfig) -> tuple[str, .
 
 def _service_definitions(facts: JobFacts, docker: DockerConfig, values: dict[str, str]) -> list[_ServiceDefinition]:
     defs = []
-    for svc in docker.services:
-        env = tuple(ServiceVariable(k, val) for k, val in v.parse_env_entries(svc.environment))
+    for configured in docker.services:
+        env = tuple(ServiceVariable(k, val) for k, val in v.parse_env_entries(configured.environment))
         image = Image(
-            name=v.expand_value(svc.name, values),
-            alias=v.expand_value(svc.alias, values),
-            command=tuple(svc.command),
-            entrypoint=tuple(svc.entrypoint),
+            name=v.expand_value(configured.name, values),
+            alias=v.expand_value(configured.alias, values),
+            command=tuple(configured.command),
+            entrypoint=tuple(configured.entrypoint),
             variables=env,
         )
         defs.append(_ServiceDefinition(image, True))
     for svc in facts.payload.services:
-        expanded = Image(**{**svc.__dict__, "name": v.expand_value(svc.name, values),
-                            "alias": v.expand_value(svc.alias, values)})
+        expanded = dataclasses.replace(
+            svc, name=v.expand_value(svc.name, values), alias=v.expand_value(svc.alias, values)
+        )
         check_allowed("service", expanded.name, docker.allowed_services)
         defs.append(_ServiceDefinition(expanded, False))
     limit = docker.services_limit
@@ -225,7 +227,7 @@ def _parse_volume(entry: str, facts: JobFacts, docker: DockerConfig, protected: 
     if len(parts) in (2, 3) and parts[0] and parts[1]:
         mode = parts[2] if len(parts) == 3 else ""
         read_only = "ro" in mode.split(",")
-        kind = "bind" if parts[0].startswith("/") else "persistent"
+        kind: VolumeKind = "bind" if parts[0].startswith("/") else "persistent"
         return VolumeSpec(kind=kind, source=parts[0], destination=parts[1], read_only=read_only, mode=mode)
     raise JobConfigurationError(
         f"volume {entry!r} is not valid; write a container path (/cache) or host:container[:mode]"

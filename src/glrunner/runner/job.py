@@ -172,7 +172,8 @@ async def _get_sources(spec: JobSpec, executor: Executor, log: JobLog, sources: 
 
 
 def _step(spec: JobSpec) -> StageScript:
-    return StageScript("step_script", 'Executing "step_script" stage of the job script', render_step_script(spec.script))
+    description = 'Executing "step_script" stage of the job script'
+    return StageScript("step_script", description, render_step_script(spec.script))
 
 
 async def _after_script(spec: JobSpec, executor: Executor, log: JobLog, status: JobStatus) -> None:

@@ -9,11 +9,12 @@ job to have succeeded (or be allowed to fail), `on_failure` jobs run only after 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from glrunner import __version__
@@ -121,7 +122,9 @@ class LocalPipeline:
         sink = TerminalSink(self.out, color=self.color, prefix=planned.name if many else "", prefix_index=number)
         started = time.monotonic()
         try:
-            payload = build_payload(self.pipeline, planned.name, self.ctx, job_id=self.ctx.pipeline_id * 1000 + number)
+            started_at = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+            ctx = dataclasses.replace(self.ctx, job_started_at=started_at)
+            payload = build_payload(self.pipeline, planned.name, ctx, job_id=self.ctx.pipeline_id * 1000 + number)
             spec = compile_job(payload, self.runner, CompileContext(
                 job_uid=secrets.token_hex(8), system_id=self.system_id, concurrent_id=slot,
                 concurrent_project_id=slot, runner_version=__version__, feature_flags=self.feature_flags,
@@ -156,5 +159,3 @@ def exit_status(outcomes: list[JobOutcome]) -> int:
     ran = [o for o in outcomes if o.status not in ("skipped", "manual")]
     return 0 if all(o.status == "success" or o.allowed_to_fail for o in ran) else 1
 
-
-SummaryWriter = Callable[[list[JobOutcome]], None]

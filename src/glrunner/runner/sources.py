@@ -69,8 +69,9 @@ def _walk(root: Path, top: str) -> list[str]:
     out = []
     for dirpath, dirnames, filenames in os.walk(root / top):
         rel_dir = os.path.relpath(dirpath, root)
-        out += [os.path.join(rel_dir, d) for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
-        out += [os.path.join(rel_dir, f) for f in filenames]
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        out += [os.path.normpath(os.path.join(rel_dir, d)) for d in links]
+        out += [os.path.normpath(os.path.join(rel_dir, f)) for f in filenames]
     return out
 
 
@@ -132,7 +133,6 @@ async def git_checkout_archive(spec: JobSpec, log: JobLog) -> bytes | None:
                    work, secret)
         await _git(["remote", "set-url", "origin", source.repo_url], work, secret)
         files = await asyncio.to_thread(_walk, Path(work), ".")
-        files = [os.path.normpath(f) for f in files]
         archive, _ = await asyncio.to_thread(archive_tree, Path(work), files, spec.project_dir)
         log.plain("Skipping Git submodules setup")
         return archive

@@ -163,7 +163,7 @@ def build_container_request(spec: JobSpec) -> dict[str, Any]:
         "HostConfig": host,
         "NetworkingConfig": _endpoint_config(spec, [BUILD_ALIAS, build_container_name(spec)]),
     }
-    anonymous = {vol.destination: {} for vol in spec.volumes if vol.kind == "anonymous"}
+    anonymous: dict[str, dict[str, str]] = {vol.destination: {} for vol in spec.volumes if vol.kind == "anonymous"}
     if anonymous:
         body["Volumes"] = anonymous
     if image.entrypoint is not None:

@@ -9,6 +9,7 @@ is a warning in the trace, and the job goes on, as in GitLab.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -62,10 +63,8 @@ async def _port_open(address: str, port: int) -> bool:
     except (OSError, TimeoutError):
         return False
     writer.close()
-    try:
+    with contextlib.suppress(OSError):
         await writer.wait_closed()
-    except OSError:
-        pass
     return True
 
 
@@ -85,7 +84,7 @@ async def _probe_until_ready(service: RunningService) -> None:
         await asyncio.sleep(PROBE_INTERVAL)
 
 
-async def wait_for_service(service: RunningService, timeout: float, log: JobLog) -> bool:
+async def wait_for_service(service: RunningService, limit: float, log: JobLog) -> bool:
     """True when ready; otherwise GitLab's warning block is written and False returned."""
     if not service.ports:
         error = f'service "{service.name}" has no exposed ports'
@@ -93,7 +92,7 @@ async def wait_for_service(service: RunningService, timeout: float, log: JobLog)
         error = f'service "{service.name}" has no address on the job network'
     else:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(limit):
                 await _probe_until_ready(service)
             return True
         except TimeoutError:
