@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from glrunner.compile import variables as v
 from glrunner.compile.aliases import is_valid_alias, split_name_and_version, split_user_aliases
@@ -12,18 +10,13 @@ from glrunner.compile.context import CompileContext
 from glrunner.compile.job import JobFacts, assemble, gather_facts, with_network_variable
 from glrunner.compile.names import build_network_name, persistent_volume_name, temporary_volume_name
 from glrunner.compile.policy import check_allowed, effective_pull_policies, matches_allowed
+from glrunner.compile.services import ServiceDefinition, health_ports, service_definitions, service_env
 from glrunner.compile.units import parse_cpus, parse_memory
 from glrunner.config.docker import DockerConfig
 from glrunner.config.model import RunnerSettings
 from glrunner.errors import JobConfigurationError
-from glrunner.model.payload import Image, JobPayload, ServiceVariable
+from glrunner.model.payload import JobPayload
 from glrunner.model.spec import DockerOptions, ImageSpec, JobSpec, ServiceSpec, VolumeKind, VolumeSpec
-
-
-@dataclass(frozen=True)
-class _ServiceDefinition:
-    image: Image
-    from_config: bool
 
 
 def compile_docker(payload: JobPayload, runner: RunnerSettings, ctx: CompileContext) -> JobSpec:
@@ -81,28 +74,9 @@ def _entrypoint(entrypoint: Sequence[str], docker: DockerConfig) -> tuple[str, .
     return tuple(entrypoint)
 
 
-def _service_definitions(facts: JobFacts, docker: DockerConfig, values: dict[str, str]) -> list[_ServiceDefinition]:
-    defs = []
-    for configured in docker.services:
-        env = tuple(ServiceVariable(k, val) for k, val in v.parse_env_entries(configured.environment))
-        image = Image(
-            name=v.expand_value(configured.name, values),
-            alias=v.expand_value(configured.alias, values),
-            command=tuple(configured.command),
-            entrypoint=tuple(configured.entrypoint),
-            variables=env,
-        )
-        defs.append(_ServiceDefinition(image, True))
-    for svc in facts.payload.services:
-        expanded = dataclasses.replace(
-            svc, name=v.expand_value(svc.name, values), alias=v.expand_value(svc.alias, values)
-        )
-        check_allowed("service", expanded.name, docker.allowed_services)
-        defs.append(_ServiceDefinition(expanded, False))
-    limit = docker.services_limit
-    if limit is not None and limit >= 0 and len(defs) > limit:
-        raise JobConfigurationError(f"too many services requested: {len(defs)}, only {limit} allowed")
-    return defs
+def _service_definitions(facts: JobFacts, docker: DockerConfig, values: dict[str, str]) -> list[ServiceDefinition]:
+    return service_definitions(docker.services, facts.payload.services, docker.allowed_services,
+                               docker.services_limit, values)
 
 
 def _build_services(
@@ -134,7 +108,7 @@ def _build_services(
         if not aliases:
             continue  # every alias taken: GitLab starts no container for it
         taken.update(aliases)
-        env = _service_env(visible, svc.variables, facts.variables)
+        env = service_env(visible, svc.variables, facts.variables)
         services.append(
             ServiceSpec(
                 index=index,
@@ -151,7 +125,7 @@ def _build_services(
                     parsed.image, svc.pull_policy, docker.pull_policy, docker.allowed_pull_policies
                 ),
                 privileged=_service_privileged(docker, parsed.image),
-                health_ports=_health_ports(env),
+                health_ports=health_ports(env),
             )
         )
     return services, warnings
@@ -160,27 +134,6 @@ def _build_services(
 def _service_privileged(docker: DockerConfig, image: str) -> bool:
     privileged = docker.privileged if docker.services_privileged is None else docker.services_privileged
     return privileged and matches_allowed(image, docker.allowed_privileged_services)
-
-
-def _service_env(
-    visible: Sequence[v.Variable], own: Sequence[ServiceVariable], everything: Sequence[v.Variable]
-) -> list[tuple[str, str]]:
-    """Public + runner-internal job variables, then the service's own (expanded against all)."""
-    values = v.as_mapping(everything)
-    env = {x.key: x.value for x in visible}
-    for var in own:
-        env[var.key] = v.expand_value(var.value, values)
-    return list(env.items())
-
-
-def _health_ports(env: Sequence[tuple[str, str]]) -> tuple[int, ...] | None:
-    for key, value in env:
-        if key.upper() == "HEALTHCHECK_TCP_PORT":
-            try:
-                return (int(value.strip().split("/")[0]),)
-            except ValueError:
-                return None
-    return None
 
 
 def _build_volumes(facts: JobFacts, docker: DockerConfig, shared: bool) -> list[VolumeSpec]:
