@@ -12,7 +12,8 @@ ETC_DIR="$STATE_DIR/etc"            # generated registry configs
 REGISTRY_DATA="$STATE_DIR/registry"
 DAEMON_JSON="${GLRUNNER_DEVSTACK_DAEMON_JSON:-/etc/docker/daemon.json}"
 
-REGISTRY_ADDR="127.0.0.1:5000"
+REGISTRY_PORT="${GLRUNNER_DEVSTACK_REGISTRY_PORT:-5000}"
+REGISTRY_ADDR="127.0.0.1:$REGISTRY_PORT"
 REGISTRY_URL="http://$REGISTRY_ADDR"
 # A dedicated bridge network whose gateway address serves the registry (read-only) to
 # containers. Not docker0: a dind daemon inside a container on a user-defined network
@@ -20,6 +21,10 @@ REGISTRY_URL="http://$REGISTRY_ADDR"
 DEVSTACK_NET="glrunner-devstack"
 DEVSTACK_SUBNET="${GLRUNNER_DEVSTACK_SUBNET:-10.213.213.0/24}"
 DEVSTACK_GATEWAY="${GLRUNNER_DEVSTACK_GATEWAY:-10.213.213.1}"
+DEVSTACK_BRIDGE="${GLRUNNER_DEVSTACK_BRIDGE:-glrunner-dev0}"
+# Extra dockerd flags, only for a dockerd that devstack/up starts (word-split; used to
+# measure a cold start against a second, private engine: see README).
+DOCKERD_ARGS="${GLRUNNER_DEVSTACK_DOCKERD_ARGS:-}"
 DEVSTACK_LABEL="io.glrunner.devstack"
 WRAPPER_NAME="glrunner-runc"
 WRAPPER_PATH="$BIN_DIR/glrunner-runc"

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Packages, the Docker engine, and the privileged-container probe + runtime wrapper.
 
-PACKAGES=(docker.io docker-registry debootstrap busybox-static openssl ca-certificates curl)
+PACKAGES=(docker.io docker-registry debootstrap debian-archive-keyring busybox-static openssl ca-certificates curl)
 
 # ensure_packages: install whatever of PACKAGES is missing (one apt-get run).
 ensure_packages() {
@@ -24,8 +24,10 @@ ensure_packages() {
     report "packages" "installed ${missing[*]}"
 }
 
+# dockerd_pid: the engine's dockerd: ours if we started it, else the system one.
 dockerd_pid() {
     local pid
+    if pid_alive dockerd; then cat "$RUN_DIR/dockerd.pid"; return; fi
     pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
     [ -d "/proc/$pid" ] && echo "$pid"
 }
@@ -41,7 +43,8 @@ ensure_engine() {
     # The mirror is known before the first start: no reload needed on a fresh machine.
     "$PY" "$DEVSTACK_DIR/lib/daemon_json.py" "$DAEMON_JSON" mirror "$REGISTRY_URL" >/dev/null
     mkdir -p "$LOG_DIR"
-    start_bg dockerd dockerd "$LOG_DIR/dockerd.log" dockerd
+    # shellcheck disable=SC2086 # DOCKERD_ARGS is a list of flags
+    start_bg dockerd dockerd "$LOG_DIR/dockerd.log" dockerd $DOCKERD_ARGS
     if ! wait_for 60 engine_answers; then
         tail -n 20 "$LOG_DIR/dockerd.log" >&2
         die "dockerd did not answer within 60 s; log: $LOG_DIR/dockerd.log"
@@ -52,7 +55,7 @@ ensure_engine() {
 # reload_engine: SIGHUP dockerd (re-reads daemon.json: mirrors, runtimes), then wait for CHECK.
 reload_engine() {
     local pid
-    pid=$(dockerd_pid) || die "cannot find dockerd's pid (/var/run/docker.pid) to reload daemon.json"
+    pid=$(dockerd_pid) || die "cannot find dockerd's pid (/var/run/docker.pid) to reload $DAEMON_JSON"
     kill -HUP "$pid"
     wait_for 20 "$@" || die "dockerd did not apply $DAEMON_JSON after SIGHUP; see its log"
 }

@@ -87,7 +87,7 @@ registry_digest() { # NAME TAG -> manifest digest in our registry, or nothing
 
 split_ref() { name=${1%%:*}; tag=${1#*:}; }
 
-# publish REF: push REF to the registry as 127.0.0.1:5000/library/REF unless the registry
+# publish REF: push REF to the registry as $REGISTRY_ADDR/library/REF unless the registry
 # already holds what we last pushed for this image. Sets PUSHED=1 when it pushed.
 publish() {
     local ref=$1 name tag id digest record mirror

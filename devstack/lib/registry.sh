@@ -56,7 +56,7 @@ devstack_gateway() {
     local fmt='{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' info
     if ! info=$("$DOCKER" network inspect --format "$fmt" "$DEVSTACK_NET" 2>/dev/null); then
         "$DOCKER" network create --driver bridge --subnet "$DEVSTACK_SUBNET" --gateway "$DEVSTACK_GATEWAY" \
-            --opt com.docker.network.bridge.name=glrunner-dev0 \
+            --opt com.docker.network.bridge.name="$DEVSTACK_BRIDGE" \
             --label "$DEVSTACK_LABEL=network" "$DEVSTACK_NET" >/dev/null ||
             die "cannot create network $DEVSTACK_NET ($DEVSTACK_SUBNET); set GLRUNNER_DEVSTACK_SUBNET and _GATEWAY to a free /24"
         info=$("$DOCKER" network inspect --format "$fmt" "$DEVSTACK_NET")
@@ -69,7 +69,7 @@ devstack_gateway() {
 
 ensure_registry() {
     start_registry registry "$REGISTRY_ADDR" false "registry $REGISTRY_URL"
-    BRIDGE_REGISTRY_ADDR="$(devstack_gateway):5000"
+    BRIDGE_REGISTRY_ADDR="$(devstack_gateway):$REGISTRY_PORT"
     start_registry registry-bridge "$BRIDGE_REGISTRY_ADDR" true \
         "registry for containers http://$BRIDGE_REGISTRY_ADDR (read-only)"
 }
