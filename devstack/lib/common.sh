@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the settings below are used by the scripts that source this file
 # Shared paths, logging and small helpers for devstack/{up,down,status}.
 # Sourced, never executed.
 
@@ -81,7 +82,7 @@ stop_ours() {
         [ -d "/proc/$pid" ] || break
         sleep 0.1
     done
-    [ -d "/proc/$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+    if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi
     rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.cmd"
     return 0
 }

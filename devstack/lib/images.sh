@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # some settings below are used by lib/recipes.sh
 # Stand-in images: build only when missing (keyed by a hash of their build inputs),
 # push to the local registry, keep present in the engine.
 

@@ -3,9 +3,9 @@
 # `ensure_stand_in HASH BUILD REF ALIASES...` (lib/images.sh) builds only on a hash change.
 
 DOCKER_VERSION_TAG=24.0.5
-DIND_TAGS=(docker:$DOCKER_VERSION_TAG-dind docker:24.0-dind docker:24-dind docker:dind docker:stable-dind
-    docker:$DOCKER_VERSION_TAG docker:24.0 docker:24 docker:latest docker:stable)
-CLI_TAGS=(docker:$DOCKER_VERSION_TAG-cli docker:24.0-cli docker:24-cli docker:cli)
+DIND_TAGS=("docker:$DOCKER_VERSION_TAG-dind" docker:24.0-dind docker:24-dind docker:dind docker:stable-dind
+    "docker:$DOCKER_VERSION_TAG" docker:24.0 docker:24 docker:latest docker:stable)
+CLI_TAGS=("docker:$DOCKER_VERSION_TAG-cli" docker:24.0-cli docker:24-cli docker:cli)
 
 pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
 

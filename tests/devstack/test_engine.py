@@ -16,6 +16,12 @@ DEVSTACK = Path(__file__).resolve().parents[2] / "devstack"
 ALL_CAPS_BUT_SYS_RESOURCE = 0x3FFEFFFFFF  # CAP_SYS_RESOURCE is bit 24
 
 
+def containers_registry() -> str:
+    """The registry URL baked into the dind stand-in as its --registry-mirror."""
+    env = docker("image", "inspect", "--format", "{{json .Config.Env}}", "docker:24.0.5-dind").stdout
+    return "http://" + env.split("GLRUNNER_DEVSTACK_REGISTRY_MIRROR=http://")[1].split('"')[0]
+
+
 def test_privileged_container_runs_with_privileged_powers(engine: Labelled) -> None:
     """`--privileged` works (with the runtime wrapper where the VM lacks CAP_SYS_RESOURCE) and
     really is privileged: it may create network interfaces and mount filesystems."""
@@ -69,10 +75,8 @@ def test_pull_after_rmi_comes_back_through_the_mirror(engine: Labelled) -> None:
 def test_registry_for_containers_is_reachable_from_a_user_defined_network(engine: Labelled) -> None:
     """The read-only registry on the devstack network's gateway serves a container on any
     user-defined network (this is what a dind daemon's --registry-mirror points at)."""
-    mirror = docker("image", "inspect", "--format", "{{json .Config.Env}}", "docker:24.0.5-dind").stdout
-    address = mirror.split("GLRUNNER_DEVSTACK_REGISTRY_MIRROR=http://")[1].split('"')[0]
     network = engine.network()
-    result = engine.run("busybox:latest", "wget", "-qO-", f"http://{address}/v2/_catalog", network=network)
+    result = engine.run("busybox:latest", "wget", "-qO-", f"{containers_registry()}/v2/_catalog", network=network)
     assert '"library/busybox"' in result.stdout
 
 
@@ -81,7 +85,7 @@ def test_registry_for_containers_refuses_pushes(engine: Labelled) -> None:
     network = engine.network()
     result = engine.run(
         "busybox:latest", "wget", "-S", "-qO-", "--post-data=",
-        "http://10.213.213.1:5000/v2/library/busybox/blobs/uploads/",
+        f"{containers_registry()}/v2/library/busybox/blobs/uploads/",
         network=network, check=False,
     )
     assert result.returncode != 0
