@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.devstack.engine import Labelled, docker
+from tests.devstack.engine import Labelled, docker, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -112,3 +112,12 @@ def test_up_on_a_warm_machine_changes_nothing_and_is_fast() -> None:
     assert [line for line in lines if ": built" in line or ": started" in line] == []
     assert any(line.startswith("engine: already running") for line in lines)
     assert took < 15, f"warm devstack/up took {took:.1f} s:\n{result.stdout}"
+
+
+def test_registry_stand_in_serves_as_a_service(engine: Labelled) -> None:
+    """registry:2 runs with its default config on :5000, reachable by alias on the job network."""
+    network = engine.network()
+    engine.run("registry:2", name=engine.name("registry"), detach=True, network=network, aliases=["registry"])
+    probe = ["run", "--rm", "--label", engine.label, "--network", network, "busybox:latest",
+             "wget", "-qO-", "http://registry:5000/v2/"]
+    wait_until(probe, timeout=30, what="registry:2 service")
