@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
-from tests.fakegitlab import runners
+from tests.fakegitlab import jobs, runners
 from tests.fakegitlab.routing import Reply, Router
 from tests.fakegitlab.state import Fault, GitLabState, RecordedRequest, RunnerRecord
 
@@ -27,6 +27,7 @@ from tests.fakegitlab.state import Fault, GitLabState, RecordedRequest, RunnerRe
 def default_router() -> Router:
     router = Router()
     runners.add_routes(router)
+    jobs.add_routes(router)
     return router
 
 

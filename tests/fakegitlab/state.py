@@ -52,6 +52,43 @@ class RunnerRecord:
     managers: dict[str, dict[str, Any]] = field(default_factory=dict)  # system_id -> info
 
 
+@dataclass(frozen=True)
+class TraceFault:
+    """What the next `PATCH .../trace` of a job meets instead of a plain success.
+
+    status: answer it (416 comes with the real `Range`); delay: wait, then handle it normally;
+    lose: forget the last `lose` bytes of the stored trace, then answer 416 with the new range.
+    """
+
+    status: int | None = None
+    delay: float = 0.0
+    lose: int = 0
+
+
+@dataclass
+class JobRecord:
+    """A job in the fake GitLab's queue, and everything the runner told GitLab about it."""
+
+    id: int
+    token: str
+    payload: dict[str, Any]
+    status: str = "pending"  # pending, running, canceling, canceled, success, failed
+    runner_id: int | None = None
+    trace: bytearray = field(default_factory=bytearray)
+    trace_faults: deque[TraceFault] = field(default_factory=deque)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # PUT bodies, in order
+    patches: list[tuple[str, int]] = field(default_factory=list)  # (Content-Range, answered status)
+    failure_reason: str | None = None
+    exit_code: int | None = None
+    checksum_mismatches: int = 0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("success", "failed", "canceled")
+
+
 @dataclass
 class GitLabState:
     registration_tokens: set[str]
@@ -61,6 +98,12 @@ class GitLabState:
     last_update: str = field(default_factory=lambda: secrets.token_hex(8))
     lock: threading.RLock = field(default_factory=threading.RLock)
     next_id: int = 1000
+    jobs: dict[int, JobRecord] = field(default_factory=dict)
+    job_queue: deque[int] = field(default_factory=deque)
+    trace_update_interval: int = 1  # what `X-GitLab-Trace-Update-Interval` says
+    running_now: int = 0
+    running_max: int = 0  # the most jobs this server saw running at once
+    git_root: str | None = None  # bare repositories served at /<namespace>/<project>.git
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:
