@@ -157,3 +157,28 @@ long:
     assert "after_script on cancel saw canceled" in output
     assert "ERROR: Job failed: canceled" in output
     assert not Snapshot.take().new_since(before), "SIGINT left containers, networks or volumes behind"
+
+
+@pytest.mark.dind
+@pytest.mark.usefixtures("no_leftovers")
+def test_unprivileged_dind_is_explained(tmp_path: Path) -> None:
+    """The classic mistake: dind without privileged. The port opens for a moment, so readiness passes;
+    then dockerd dies. glrunner says which service died, shows its errors and what to change."""
+    project = write_project(tmp_path / "p", {".gitlab-ci.yml": """
+image: docker:24.0.5-cli
+services:
+  - docker:24.0.5-dind
+variables:
+  DOCKER_HOST: tcp://docker:2375
+  DOCKER_TLS_CERTDIR: ""
+job:
+  script:
+    - sleep 2
+    - docker info
+"""})
+    result = glrunner("exec", "--cwd", str(project), "--docker-pull-policy", "if-not-present")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "-docker-0 exited with code 1 during the job; its last log lines:" in out
+    assert "failed to start daemon" in out
+    assert "Hint: Docker-in-Docker needs a privileged container: set `privileged = true`" in out

@@ -36,6 +36,7 @@ from glrunner.executors.docker.services import (
     RunningService,
     container_address,
     exposed_tcp_ports,
+    report_dead_services,
     wait_for_service,
 )
 from glrunner.model.result import StageOutcome
@@ -172,7 +173,10 @@ class DockerExecutor:
         except asyncio.CancelledError:
             await asyncio.shield(self._stop(container))
             raise
-        return StageOutcome(exit_code=int(result.get("StatusCode", 1)))
+        outcome = StageOutcome(exit_code=int(result.get("StatusCode", 1)))
+        if outcome.exit_code != 0:
+            await report_dead_services(self.services, log)
+        return outcome
 
     async def _stop(self, container: DockerContainer) -> None:
         with contextlib.suppress(aiodocker.DockerError, OSError):

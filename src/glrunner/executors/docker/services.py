@@ -16,6 +16,7 @@ from typing import Any
 
 from aiodocker.containers import DockerContainer
 
+from glrunner.diagnose.service_logs import explain, telling_lines
 from glrunner.trace.log import RESET, YELLOW, JobLog
 
 PROBE_INTERVAL = 0.02
@@ -31,6 +32,7 @@ class RunningService:
     ports: tuple[int, ...]
     address: str = ""
     ready_at: float | None = None  # monotonic time the probe succeeded
+    reported_dead: bool = False
 
 
 class ServiceNotReady(Exception):
@@ -103,18 +105,46 @@ async def wait_for_service(service: RunningService, limit: float, log: JobLog) -
     return False
 
 
-async def _warn_not_ready(service: RunningService, error: str, log: JobLog) -> None:
+async def report_dead_services(services: list[RunningService], log: JobLog) -> None:
+    """After a failed stage: say which services died during the job, with their last log lines and advice."""
+    for service in services:
+        if service.reported_dead:
+            continue
+        try:
+            state = (await service.container.show()).get("State") or {}
+        except Exception:
+            continue
+        if state.get("Running", True):
+            continue
+        service.reported_dead = True
+        logs = await _service_logs(service, timestamps=False)
+        tail = "\n".join(telling_lines(logs))
+        advice = "".join(f"Hint: {line}\n" for line in explain(logs))
+        block = (
+            f"\n{YELLOW}*** WARNING:{RESET} Service {service.name} exited with code {state.get('ExitCode', '?')} "
+            f"during the job; its last log lines:\n{tail}\n{advice}{YELLOW}*********{RESET}\n\n"
+        )
+        log.write(block.encode("utf-8", "replace"))
+        log.flush()
+
+
+async def _service_logs(service: RunningService, *, timestamps: bool) -> str:
     try:
-        lines = await service.container.log(stdout=True, stderr=True, timestamps=True)
-        logs = "".join(lines)[-LOG_LIMIT:]
+        lines = await service.container.log(stdout=True, stderr=True, timestamps=timestamps)
+        return "".join(lines)[-LOG_LIMIT:]
     except Exception as exc:
-        logs = f"(could not read the service logs: {exc})"
+        return f"(could not read the service logs: {exc})"
+
+
+async def _warn_not_ready(service: RunningService, error: str, log: JobLog) -> None:
+    logs = await _service_logs(service, timestamps=True)
+    advice = "".join(f"Hint: {line}\n" for line in explain(logs))
     block = (
         f"\n{YELLOW}*** WARNING:{RESET} Service {service.name} probably didn't start properly.\n\n"
         f"Health check error:\n{error}\n\n"
         f"Health check container logs:\n\n\n"
         f"Service container logs:\n{logs.rstrip()}\n\n"
-        f"{YELLOW}*********{RESET}\n\n"
+        f"{advice}{YELLOW}*********{RESET}\n\n"
     )
     log.write(block.encode("utf-8", "replace"))
     log.flush()

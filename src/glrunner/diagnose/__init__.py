@@ -1,0 +1,1 @@
+"""Explanations of broken Docker-in-Docker setups, shared by the executors' warnings and `glrunner doctor`."""
