@@ -20,8 +20,9 @@ k8s_fetch_source() {
   if ! compgen -G "$src/${K8S_SRC_PACKAGE}_${version#*:}.dsc" >/dev/null \
      || ! compgen -G "$src/${K8S_SRC_PACKAGE}_${upstream}.orig.tar.*" >/dev/null; then
     log "downloading source package $K8S_SRC_PACKAGE $version"
-    (cd "$src" && apt-get source --download-only -qq "$K8S_SRC_PACKAGE=$version" 2>&1 | grep -v unsandboxed >&2) \
-      || die "apt-get source $K8S_SRC_PACKAGE=$version failed"
+    mkdir -p "$K8S_LOGS"
+    (cd "$src" && apt-get source --download-only -qq "$K8S_SRC_PACKAGE=$version") >>"$K8S_LOGS/kubernetes-apt.log" 2>&1 \
+      || die "apt-get source $K8S_SRC_PACKAGE=$version failed (see $K8S_LOGS/kubernetes-apt.log)"
   fi
   printf '%s/%s_%s.dsc\n' "$src" "$K8S_SRC_PACKAGE" "${version#*:}"
 }
@@ -64,6 +65,21 @@ k8s_build_pause() {
   strip "$out/pause"
 }
 
+# Drop binaries of other keys (older sources, toolchains or build scripts) unless a daemon we started
+# still runs from them; the source tarballs stay.
+k8s_prune_cache() {
+  local keep=$1 dir pidf in_use
+  for dir in "$K8S_CACHE"/*/; do
+    dir=${dir%/}
+    [[ -f $dir/BUILD-INFO && ${dir##*/} != "$keep" ]] || continue
+    in_use=
+    for pidf in "$K8S_RUN"/*.pid; do
+      [[ -f $pidf ]] && [[ $(readlink "/proc/$(<"$pidf")/exe" 2>/dev/null) == "$dir"/* ]] && in_use=1
+    done
+    [[ -n $in_use ]] || { rm -rf "$dir"; log "removed stale build ${dir##*/}"; }
+  done
+}
+
 # Entry point: prints the bin directory holding the binaries.
 k8s_build() {
   local key bin version dsc tree t0 partial
@@ -97,6 +113,7 @@ k8s_build() {
     "$(elapsed "$t0")" >"$partial/BUILD-INFO"
   rm -rf "$K8S_CACHE/$key"; mv "$partial" "$K8S_CACHE/$key"
   rm -rf "$tree"
+  k8s_prune_cache "$key"
   log "built in $(elapsed "$t0") s -> $bin ($(du -sh "$bin" | cut -f1))"
   printf '%s\n' "$bin"
 }

@@ -9,11 +9,12 @@ _api() {  # PATH -> body on stdout; fails on HTTP errors
     "${K8S_API_URL}$1" 2>/dev/null
 }
 k8s_api_ready() { [[ -f $K8S_PKI/admin.crt ]] && [[ $(_api /readyz) == ok ]]; }
-k8s_node_state() {  # Ready | NotReady | Unknown | absent
+k8s_node_state() {  # [SINCE]: Ready | NotReady | Unknown | absent; a heartbeat older than SINCE is Unknown
   local body
   body=$(_api "/api/v1/nodes/$K8S_NODE_NAME") || { echo absent; return; }
-  jq -r '[.status.conditions[]? | select(.type == "Ready") | .status][0] // "Unknown"
-         | if . == "True" then "Ready" elif . == "False" then "NotReady" else "Unknown" end' <<<"$body"
+  jq -r --argjson since "${1:-0}" '[.status.conditions[]? | select(.type == "Ready")][0]
+         | if . == null or (.lastHeartbeatTime | fromdateiso8601) < $since then "Unknown"
+           elif .status == "True" then "Ready" elif .status == "False" then "NotReady" else "Unknown" end' <<<"$body"
 }
 k8s_all_alive() {
   local d
@@ -36,7 +37,7 @@ _check_daemons_alive() {
 $(tail -n 15 "$K8S_LOGS/kubernetes-$d.log" 2>/dev/null)"
   done
 }
-_node_is_ready() { [[ $(k8s_node_state) == Ready ]]; }
+_node_is_ready() { [[ $(k8s_node_state "${1:-0}") == Ready ]]; }
 _etcd_healthy() { curl -fsS --max-time 2 "http://127.0.0.1:${K8S_ETCD_PORT}/health" 2>/dev/null | grep -q '"health":"true"'; }
 
 # --- engine-side prerequisites -------------------------------------------------------------------
@@ -50,7 +51,7 @@ k8s_ensure_pause_image() {
   dir=$(mktemp -d)
   cp "$bin/pause" "$dir/pause"
   tar -C "$dir" -c pause | docker import \
-      --change 'ENTRYPOINT ["/pause"]' --change "LABEL $K8S_STANDIN_LABEL" --change "LABEL $K8S_OWNER_LABEL" \
+      --change 'ENTRYPOINT ["/pause"]' --change "LABEL org.opencontainers.image.description=\"$K8S_PAUSE_DESCRIPTION\"" --change "LABEL $K8S_OWNER_LABEL" \
       - "$K8S_PAUSE_IMAGE" >/dev/null || die "docker import of the pause image failed"
   rm -rf "$dir"
   log "built stand-in image $K8S_PAUSE_IMAGE"
@@ -77,7 +78,8 @@ _start() {  # NAME BINDIR
   _port_taken "$port" && die "port 127.0.0.1:$port is taken by a process that is not our $name (see: ss -ltnp)"
   mapfile -t argv < <(k8s_cmdline "$name" "$2")
   printf '\n==== %s devstack/kubernetes up: %s\n' "$(date -Is)" "${argv[*]}" >>"$log"
-  setsid "${argv[@]}" >>"$log" 2>&1 </dev/null &
+  # Own session; no inherited descriptors (a caller's lock on fd 9 must not live on in a daemon).
+  setsid "${argv[@]}" >>"$log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
   echo $! >"$K8S_RUN/$name.pid"
 }
 
@@ -110,17 +112,18 @@ _our_pod_containers() {
     | awk 'NR == FNR { mine[$1] = 1; next } ($2 in mine) { print $1 }' <(printf '%s\n' "$uids") -
 }
 
-# tmpfs (emptyDir medium: Memory) and other mounts the kubelet left under its own root directory.
+# tmpfs (emptyDir medium: Memory) and other mounts the kubelet left under its root directory, and the
+# rshared bind mount it makes of the root directory itself.
 _unmount_kubelet_leftovers() {
   local m
-  { findmnt -rn -o TARGET | grep -F "$K8S_KUBELET_ROOT/" | sort -r || true; } | while read -r m; do
+  { findmnt -rn -o TARGET | grep -E "^${K8S_KUBELET_ROOT}(/|\$)" | sort -r || true; } | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
   done
 }
 
 # --- subcommands ----------------------------------------------------------------------------------
 k8s_up() {
-  local t0 bin t
+  local t0 bin t since
   t0=$(now)
   if k8s_all_alive && k8s_api_ready && _node_is_ready; then
     echo "kubernetes: already running ($(elapsed "$t0") s); kubeconfig $K8S_ADMIN_KUBECONFIG"
@@ -145,9 +148,12 @@ k8s_up() {
   echo "kubernetes: API ready at $K8S_API_URL ($(elapsed "$t") s after start)"
   _start kube-controller-manager "$bin"
   _start kube-scheduler "$bin"
+  # A node object from an earlier run may still say Ready: only a heartbeat of this kubelet counts.
+  pid_of kubelet kubelet >/dev/null && since=0 || since=$(date +%s)
   _start kubelet "$bin"
-  _wait_for "node $K8S_NODE_NAME Ready" _node_is_ready
+  _wait_for "node $K8S_NODE_NAME Ready" _node_is_ready "$since"
   echo "kubernetes: node $K8S_NODE_NAME Ready ($(elapsed "$t") s after start)"
+  k8s_prune_cache "$(basename "$(dirname "$bin")")"
   echo "kubernetes: up ($(elapsed "$t0") s); kubeconfig $K8S_ADMIN_KUBECONFIG"
 }
 

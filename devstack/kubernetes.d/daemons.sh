@@ -42,8 +42,15 @@ evictionHard: {memory.available: "50Mi", nodefs.available: "1%", nodefs.inodesFr
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 serializeImagePulls: false
+# No KUBE-* iptables chains in the host's tables (no kube-proxy here; nothing would use them).
+makeIPTablesUtilChains: false
 resolvConf: /etc/resolv.conf
 clusterDomain: cluster.local
+volumePluginDir: ${K8S_STATE}/volume-plugins
+# The first status after registration says NotReady; recompute every 2 s (not 10) so Ready shows up
+# ~2 s after the kubelet starts, but post unchanged status only once a minute.
+nodeStatusUpdateFrequency: 2s
+nodeStatusReportFrequency: 1m
 EOF
   mv "$tmp" "$K8S_STATE/kubelet-config.yaml"
 }
@@ -52,12 +59,12 @@ EOF
 k8s_cmdline() {
   local bin=$2 p=$K8S_PKI k=$K8S_KUBECONFIGS
   case $1 in
-    etcd) printf '%s\n' /usr/bin/etcd --name "$K8S_NODE_NAME" --data-dir "$K8S_STATE/etcd" \
+    etcd) printf '%s\n' /usr/bin/etcd --name glrunner-devstack --data-dir "$K8S_STATE/etcd" \
         --listen-client-urls "http://127.0.0.1:${K8S_ETCD_PORT}" \
         --advertise-client-urls "http://127.0.0.1:${K8S_ETCD_PORT}" \
         --listen-peer-urls "http://127.0.0.1:${K8S_ETCD_PEER_PORT}" \
         --initial-advertise-peer-urls "http://127.0.0.1:${K8S_ETCD_PEER_PORT}" \
-        --initial-cluster "${K8S_NODE_NAME}=http://127.0.0.1:${K8S_ETCD_PEER_PORT}" \
+        --initial-cluster "glrunner-devstack=http://127.0.0.1:${K8S_ETCD_PEER_PORT}" \
         --listen-metrics-urls "" --logger zap --log-level warn ;;
     kube-apiserver) printf '%s\n' "$bin/kube-apiserver" \
         --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$K8S_API_PORT" \
@@ -89,8 +96,7 @@ k8s_cmdline() {
         --experimental-dockershim-root-directory="$K8S_STATE/dockershim" \
         --pod-infra-container-image="$K8S_PAUSE_IMAGE" \
         --root-dir="$K8S_KUBELET_ROOT" --cert-dir="$K8S_STATE/kubelet-pki" \
-        --volume-plugin-dir="$K8S_STATE/volume-plugins" \
-        --hostname-override="$K8S_NODE_NAME" --node-ip=127.0.0.1 --register-node=true --v=1 ;;
+        --hostname-override="$K8S_NODE_NAME" --register-node=true --v=1 ;;
     *) die "unknown daemon $1" ;;
   esac
 }

@@ -10,7 +10,7 @@ K8S_RUN=${GLRUNNER_K8S_RUN:-$K8S_STATE/run}                           # pid file
 K8S_SRC_PACKAGE=kubernetes
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
 K8S_PAUSE_IMAGE=${GLRUNNER_K8S_PAUSE_IMAGE:-glrunner-devstack/pause:3.4.1}
-K8S_STANDIN_LABEL=org.opencontainers.image.description="glrunner devstack stand-in: Kubernetes pause built from kubernetes 1.20.2 build/pause/linux/pause.c (not an upstream image)"
+K8S_PAUSE_DESCRIPTION="glrunner devstack stand-in: Kubernetes pause built from kubernetes 1.20.2 build/pause/linux/pause.c, not an upstream image"
 K8S_OWNER_LABEL=io.glrunner.devstack=kubernetes
 
 # Ports, all on 127.0.0.1.
@@ -20,7 +20,9 @@ K8S_API_PORT=${GLRUNNER_K8S_API_PORT:-6443}
 K8S_KCM_PORT=10257                                   # controller-manager secure (health) port
 K8S_SCHED_PORT=10259                                 # scheduler secure (health) port
 K8S_KUBELET_HEALTHZ_PORT=10248
-K8S_NODE_NAME=${GLRUNNER_K8S_NODE_NAME:-glrunner-devstack}
+# The node is named by its address, as hack/local-up-cluster.sh does: a kubelet refuses --node-ip on
+# loopback, but takes an IP given as --hostname-override as its InternalIP, which the API server dials.
+K8S_NODE_NAME=127.0.0.1
 K8S_SERVICE_CIDR=10.0.0.0/24
 K8S_SERVICE_IP=10.0.0.1
 

@@ -41,7 +41,7 @@ subjectAltName=IP:127.0.0.1,IP:${K8S_SERVICE_IP},DNS:localhost,DNS:kubernetes,DN
   _sign kubelet-serving "/CN=system:node:${K8S_NODE_NAME}" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:${K8S_NODE_NAME}"
+subjectAltName=IP:127.0.0.1,DNS:localhost"
   _client admin admin system:masters
   _client apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
   _client kubelet "system:node:${K8S_NODE_NAME}" system:nodes

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
 
 from .helpers import KUBECONFIG, TEST_LABEL
 
@@ -36,7 +37,28 @@ async def namespace(api: client.ApiClient) -> AsyncIterator[str]:
         await wait_for_default_service_account(core, name)
         yield name
     finally:
-        await core.delete_namespace(name, grace_period_seconds=0)
+        await delete_namespace(core, name)
+
+
+async def delete_namespace(core: client.CoreV1Api, namespace: str) -> None:
+    """Leave nothing behind: the pods first (the namespace controller retries with a growing back-off
+    while pods terminate, ~30 s), then the namespace; wait until both are really gone."""
+    try:
+        async with asyncio.timeout(90):
+            await core.delete_collection_namespaced_pod(namespace)
+            while True:
+                if not (await core.list_namespaced_pod(namespace)).items:
+                    break
+                await asyncio.sleep(0.2)
+            await core.delete_namespace(namespace)
+            while True:
+                await core.read_namespace(namespace)
+                await asyncio.sleep(0.2)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+    except TimeoutError:
+        pytest.fail(f"namespace {namespace} or its pods still present 90 s after deletion")
 
 
 async def wait_for_default_service_account(core: client.CoreV1Api, namespace: str) -> None:
