@@ -153,7 +153,7 @@ async def readiness_once() -> float:
 
     name = f"bench-ready-{uuid.uuid4().hex[:8]}"
     sh("docker", "run", "-d", "--name", name, "--label", LABEL, "busybox:latest", "sh", "-c",
-       "sleep 1.5; date +%s.%N > /opened; exec nc -lk -p 7000 -e true")
+       "sleep 1.5; date +%s.%N > /opened; exec nc -ll -p 7000 -e true")
     docker = aiodocker.Docker()
     try:
         container = docker.containers.container(name)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.cli import PROJECTS, project_ids
 from tests.support.engine import Snapshot, describe_containers
 
 
@@ -27,9 +28,10 @@ def docker_engine() -> None:
 @pytest.fixture
 def no_leftovers(docker_engine: None) -> Iterator[None]:
     """Fails the test if glrunner left a container, network or temporary volume of its own behind."""
+    PROJECTS.clear()
     before = Snapshot.take()
     yield
-    left = Snapshot.take().new_since(before)
+    left = Snapshot.take().new_since(before, project_ids())
     if left:
         detail = describe_containers(left.get("containers", set()))
         pytest.fail(f"glrunner left objects behind: {left} {detail}")

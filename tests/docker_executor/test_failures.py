@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.support.cli import GLRUNNER, glrunner, write_project
+from tests.support.cli import GLRUNNER, PROJECTS, glrunner, project_ids, write_project
 from tests.support.engine import MANAGED, Snapshot, docker
 
 pytestmark = [pytest.mark.docker]
@@ -136,6 +136,7 @@ long:
   after_script:
     - echo "after_script on cancel saw $CI_JOB_STATUS"
 """})
+    PROJECTS[:] = [project]
     before = Snapshot.take()
     process = subprocess.Popen(
         [GLRUNNER, "exec", "--cwd", str(project), "--docker-wait-for-services-timeout", "1",
@@ -156,7 +157,7 @@ long:
     assert process.returncode == 130
     assert "after_script on cancel saw canceled" in output
     assert "ERROR: Job failed: canceled" in output
-    assert not Snapshot.take().new_since(before), "SIGINT left containers, networks or volumes behind"
+    assert not Snapshot.take().new_since(before, project_ids()), "SIGINT left containers, networks or volumes behind"
 
 
 @pytest.mark.dind

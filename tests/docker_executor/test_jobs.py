@@ -90,7 +90,7 @@ services:
   - name: busybox:latest
     alias: envdump
     entrypoint: ["sh", "-c"]
-    command: ["env > /builds/env-of-service.txt; nc -lk -p 7000 -e true"]
+    command: ["env > /builds/env-of-service.txt; nc -ll -p 7000 -e true"]
     variables:
       OWN: "own-$PUBLIC_ONE"
       HEALTHCHECK_TCP_PORT: "7000"
@@ -107,6 +107,7 @@ job:
     assert "CI_JOB_NAME=job" in out
     assert "PROJECT_SECRET=from-project" not in out.split("build sees")[0]
     assert "build sees PROJECT_SECRET=from-project" in out
+    assert "probably didn't start properly" not in out
 
 
 def test_services_resolve_each_other_and_the_build_container(tmp_path: Path) -> None:
@@ -116,20 +117,27 @@ services:
   - name: busybox:latest
     alias: web
     entrypoint: ["sh", "-c", "echo served-by-web > /index.html; httpd -f -p 8080 -h /"]
+    variables:
+      HEALTHCHECK_TCP_PORT: "8080"
   - name: busybox:latest
     alias: client
-    entrypoint: ["sh", "-c", "sleep 1; wget -q -O /builds/via-client.txt http://web:8080/; nc -lk -p 9000 -e true"]
-variables:
-  HEALTHCHECK_TCP_PORT: "8080"
+    entrypoint:
+      - sh
+      - -c
+      - until wget -q -O /builds/via-client.txt http://web:8080/; do sleep 0.2; done; nc -ll -p 9000 -e true
+    variables:
+      HEALTHCHECK_TCP_PORT: "9000"
 job:
   script:
     - wget -q -O - http://web:8080/
+    - cat /builds/via-client.txt
     - nslookup build >/dev/null 2>&1 && echo build-resolves || getent hosts build && echo build-resolves
 """})
     result = glrunner("exec", "--cwd", str(project), *FAST)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "served-by-web" in result.stdout
+    assert result.stdout.count("served-by-web") >= 2, "the job and the client service both reached web"
     assert "build-resolves" in result.stdout
+    assert "probably didn't start properly" not in result.stdout
 
 
 def test_pipeline_stages_order_parallel_jobs_and_manual(tmp_path: Path) -> None:

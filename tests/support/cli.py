@@ -18,7 +18,19 @@ def glrunner(*args: str, cwd: Path | str | None = None, env: dict[str, str] | No
                           timeout=timeout, input=input)
 
 
+# Project directories written by the current test: their ids (glrunner exec labels everything with
+# com.gitlab.gitlab-runner.project.id) tell this test's objects from those of other runs on the engine.
+PROJECTS: list[Path] = []
+
+
+def project_ids() -> set[str]:
+    from glrunner.cli.exec_cmd import _local_project_id
+
+    return {str(_local_project_id(p.resolve())) for p in PROJECTS}
+
+
 def write_project(root: Path, files: dict[str, str]) -> Path:
+    PROJECTS.append(root)
     root.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         path = root / name

@@ -38,14 +38,27 @@ class Snapshot:
             anonymous_volumes=frozenset(_ids("volume", "dangling=true")),
         )
 
-    def new_since(self, before: Snapshot) -> dict[str, set[str]]:
-        """Objects that appeared since `before` and are still there (reusable volumes excepted)."""
+    def new_since(self, before: Snapshot, projects: set[str] | None = None) -> dict[str, set[str]]:
+        """Objects that appeared since `before` and are still there (reusable volumes excepted).
+
+        With `projects`, only objects labelled with one of those project ids count: other test runs
+        may share the engine.
+        """
         found = {
             "containers": set(self.containers - before.containers),
             "networks": set(self.networks - before.networks),
             "volumes": set(self.temporary_volumes - before.temporary_volumes),
         }
+        if projects:
+            found = {kind: {o for o in ids if _project_of(kind, o) in projects} for kind, ids in found.items()}
         return {k: v for k, v in found.items() if v}
+
+
+def _project_of(kind: str, object_id: str) -> str:
+    command = {"containers": ["inspect"], "networks": ["network", "inspect"], "volumes": ["volume", "inspect"]}[kind]
+    result = docker(*command, "--format", '{{index .Labels "com.gitlab.gitlab-runner.project.id"}}', object_id,
+                    check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
 
 
 def describe_containers(ids: set[str]) -> str:
