@@ -157,8 +157,8 @@ class DockerOptions:
 class EmptyDirVolume:
     name: str
     mount_path: str
-    medium: str = ""
-    size_limit: str = ""
+    medium: str = ""  # copied verbatim: "" (node disk) or "Memory" (tmpfs)
+    size_limit: str = ""  # a Kubernetes quantity, already validated
     sub_path: str = ""
 
 
@@ -169,6 +169,7 @@ class HostPathVolume:
     host_path: str = ""
     read_only: bool = False
     sub_path: str = ""
+    mount_propagation: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,16 +182,33 @@ class KeyedVolume:
     read_only: bool = False
     sub_path: str = ""
     items: dict[str, str] = field(default_factory=dict)
+    mount_propagation: str = ""
 
 
 @dataclass(frozen=True)
 class SecurityContext:
+    """A container's securityContext; None/empty leaves the field unset (the cluster's default)."""
+
     privileged: bool | None = None
     allow_privilege_escalation: bool | None = None
     run_as_user: int | None = None
     run_as_group: int | None = None
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
+    run_as_non_root: bool | None = None
+    read_only_root_filesystem: bool | None = None
+    proc_mount: str = ""  # "Default" | "Unmasked"
+    selinux_type: str = ""
+
+
+@dataclass(frozen=True)
+class PodSecurityContext:
+    fs_group: int | None = None
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    run_as_non_root: bool | None = None
+    supplemental_groups: tuple[int, ...] = ()
+    selinux_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -199,36 +217,86 @@ class Resources:
     cpu_limit: str = ""
     memory_request: str = ""
     memory_limit: str = ""
+    ephemeral_storage_request: str = ""
+    ephemeral_storage_limit: str = ""
+
+
+@dataclass(frozen=True)
+class HostAlias:
+    """One `/etc/hosts` entry of the pod (`[[runners.kubernetes.host_aliases]]`)."""
+
+    ip: str
+    hostnames: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Toleration:
+    key: str
+    operator: Literal["Exists", "Equal"] = "Exists"
+    value: str = ""
+    effect: str = ""
+
+
+@dataclass(frozen=True)
+class RegistryAuth:
+    """Credentials for pulling from one registry; they become the job's image pull secret."""
+
+    server: str
+    username: str
+    password: str
 
 
 @dataclass(frozen=True)
 class KubernetesOptions:
-    """Kubernetes-executor-only settings, already resolved from [runners.kubernetes]."""
+    """Kubernetes-executor-only settings, already resolved from [runners.kubernetes].
+
+    On Kubernetes, `ServiceSpec.container_suffix` is the service's container name in the pod
+    (its first free DNS-label alias, else `svc-<n>`), and `JobSpec.services` are sorted by it.
+    """
 
     host: str = ""
     bearer_token: str = ""
     ca_file: str = ""
-    kubeconfig: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    context: str = ""  # kubeconfig context; "" is the current one
+    kubeconfig: str = ""  # "": KUBECONFIG or ~/.kube/config, read by the executor at run time
     namespace: str = "default"
+    namespace_per_job: bool = False  # `namespace` is then ci-job-<id>, created and deleted by the executor
     pod_name_prefix: str = ""  # "runner-<short>-project-<pid>-concurrent-<n>", cut to 54
     service_account: str = ""
+    automount_service_account_token: bool | None = None
     pod_labels: dict[str, str] = field(default_factory=dict)
     pod_annotations: dict[str, str] = field(default_factory=dict)
     node_selector: dict[str, str] = field(default_factory=dict)
+    node_tolerations: tuple[Toleration, ...] = ()
+    image_pull_secrets: tuple[str, ...] = ()  # existing secrets named in the config
+    registry_auths: tuple[RegistryAuth, ...] = ()  # a secret made for the job from these
     build_security: SecurityContext = field(default_factory=SecurityContext)
     service_security: SecurityContext = field(default_factory=SecurityContext)
+    # per service container (by name), where the service's own `user` changes the common one
+    service_security_by_container: dict[str, SecurityContext] = field(default_factory=dict)
+    pod_security: PodSecurityContext = field(default_factory=PodSecurityContext)
     build_resources: Resources = field(default_factory=Resources)
     service_resources: Resources = field(default_factory=Resources)
-    empty_dirs: tuple[EmptyDirVolume, ...] = ()
+    empty_dirs: tuple[EmptyDirVolume, ...] = ()  # the configured ones, then `repo` and `scripts`
     host_paths: tuple[HostPathVolume, ...] = ()
     keyed_volumes: tuple[KeyedVolume, ...] = ()
     host_aliases: tuple[str, ...] = ()  # aliases mapped to 127.0.0.1 in the pod's /etc/hosts
-    image_pull_policy: str = ""  # Kubernetes' own: Always | IfNotPresent | Never
+    extra_host_aliases: tuple[HostAlias, ...] = ()
+    scripts_dir: str = ""  # where stage scripts are written (an emptyDir)
+    image_pull_policy: str = ""  # unused: per container, from ImageSpec/ServiceSpec.pull_policies
     poll_interval: int = 3
     poll_timeout: int = 180
     cleanup_grace_period_seconds: int | None = None
     termination_grace_period_seconds: int | None = None
+    cleanup_resources_timeout: int = 300
+    active_deadline_seconds: int | None = None
     honor_entrypoint: bool = False
+    dns_policy: str = ""
+    scheduler_name: str = ""
+    priority_class_name: str = ""
+    runtime_class_name: str = ""
 
 
 @dataclass(frozen=True)
