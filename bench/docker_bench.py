@@ -96,9 +96,11 @@ def floor_job(root: Path, commands: list[str], name: str | None = None) -> None:
     name = name or f"bench-{uuid.uuid4().hex[:8]}"
     script = "cd /builds && " + " && ".join(commands)
     sh("docker", "create", "--name", name, "--label", LABEL, "-v", "/builds", "busybox:latest", "sh", "-c", script)
-    sh("docker", "cp", f"{root}/.", f"{name}:/builds")
-    sh("docker", "start", "-a", name)
-    sh("docker", "rm", "-f", "-v", name)
+    try:
+        sh("docker", "cp", f"{root}/.", f"{name}:/builds")
+        sh("docker", "start", "-a", name)
+    finally:
+        sh("docker", "rm", "-f", "-v", name)
 
 
 def floor_pipeline(root: Path) -> None:
@@ -152,8 +154,11 @@ async def readiness_once() -> float:
     from glrunner.trace.log import JobLog
 
     name = f"bench-ready-{uuid.uuid4().hex[:8]}"
-    sh("docker", "run", "-d", "--name", name, "--label", LABEL, "busybox:latest", "sh", "-c",
-       "sleep 1.5; date +%s.%N > /opened; exec nc -ll -p 7000 -e true")
+    # The time is taken just before listen(): the measured latency can only be overestimated.
+    listener = ('sleep 1.5; exec perl -MIO::Socket::INET -e \'system("date +%s.%N > /opened"); '
+                'my $s = IO::Socket::INET->new(LocalPort => 7000, Listen => 5, ReuseAddr => 1) or die; '
+                'while (my $c = $s->accept) { close $c }\'')
+    sh("docker", "run", "-d", "--name", name, "--label", LABEL, "debian:bookworm-slim", "sh", "-c", listener)
     docker = aiodocker.Docker()
     try:
         container = docker.containers.container(name)
