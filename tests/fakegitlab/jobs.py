@@ -47,8 +47,8 @@ def request_job(state: GitLabState, request: RecordedRequest, _params: dict[str,
     if runner is None or request.headers.get("runner-token") != body.get("token"):
         return Reply.json(403, FORBIDDEN)
     with state.lock:
-        if not state.job_queue:
-            return Reply.empty(204)
+        if not state.job_queue:  # GitLab tells the queue version with "no job" too
+            return Reply(204, b"", {"X-GitLab-Last-Update": state.last_update})
         job = state.jobs[state.job_queue.popleft()]
         job.status, job.runner_id, job.started_at = "running", runner.id, time.time()
         state.running_now += 1

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from glrunner.cli.exec_cmd import _local_project_id
 from tests.fakegitlab import FakeGitLab, RunnerRecord
 from tests.fakegitlab.gitrepo import add_project
 from tests.fakegitlab.jobs import FakeJobs
 from tests.fakegitlab.payloads import JobSpecification, job_payload
 from tests.fakegitlab.state import JobRecord
+from tests.support.cli import PROJECTS
 
 GLRUNNER = str(Path(sys.executable).with_name("glrunner"))
 PROJECT_FILES = {
@@ -38,6 +40,7 @@ class Server:
     runner: RunnerRecord
     jobs: FakeJobs
     sha: str
+    project_id: int
 
     @property
     def url(self) -> str:
@@ -45,17 +48,20 @@ class Server:
 
     def add_job(self, spec: JobSpecification) -> JobRecord:
         job_id, token = self.jobs.new_identity()
-        if not spec.sha:
-            spec = JobSpecification(**{**spec.__dict__, "sha": self.sha})
+        spec = JobSpecification(**{**spec.__dict__, "sha": spec.sha or self.sha, "project_id": self.project_id})
         return self.jobs.add(job_payload(self.url, job_id, token, spec))
 
 
 @pytest.fixture
-def server() -> Iterator[Server]:
+def server(tmp_path: Path) -> Iterator[Server]:
+    """Jobs carry a project id `no_leftovers` knows (tests.support.cli.PROJECTS), so it counts only
+    this test's objects, not those of other test runs sharing the engine."""
+    project_dir = tmp_path / "project"
+    PROJECTS.append(project_dir)
     with FakeGitLab() as gitlab:
         sha = add_project(gitlab.state, "group/project", PROJECT_FILES)
         try:
-            yield Server(gitlab, gitlab.create_runner(), FakeJobs(gitlab), sha)
+            yield Server(gitlab, gitlab.create_runner(), FakeJobs(gitlab), sha, _local_project_id(project_dir))
         finally:
             if gitlab.state.git_root:
                 shutil.rmtree(gitlab.state.git_root, ignore_errors=True)
@@ -164,3 +170,23 @@ def start_runner(tmp_path: Path, server: Server) -> Iterator[object]:
         tokens = tuple(job.token for job in server.gitlab.state.jobs.values())
         process.secrets += tokens
         process.assert_no_secrets_logged()
+    if started:
+        assert_nothing_left_by(server.runner.token)
+
+
+def assert_nothing_left_by(runner_token: str) -> None:
+    """No container, network or temporary volume labelled with this runner's short token remains.
+
+    `no_leftovers` compares the whole engine before and after, so other people's tests running at
+    the same time show up there; this looks only at what this test's runner created.
+    """
+    from glrunner.config.identity import shorten_token
+    from tests.support.engine import docker
+
+    label = f"label=com.gitlab.gitlab-runner.runner.id={shorten_token(runner_token)}"
+    containers = docker("ps", "-a", "-q", "--filter", label).stdout.split()
+    networks = docker("network", "ls", "-q", "--filter", label).stdout.split()
+    volumes = set(docker("volume", "ls", "-q", "--filter", label).stdout.split())
+    volumes -= set(docker("volume", "ls", "-q", "--filter", label,
+                          "--filter", "label=com.gitlab.gitlab-runner.reusable=true").stdout.split())
+    assert not (containers or networks or volumes), f"left behind: {containers} {networks} {volumes}"

@@ -146,6 +146,10 @@ class JobsApi:
             self._observe("request_job", "error")
             return JobRequestResult(None, True, None, f"failed: {exc}")
         self._observe("request_job", str(reply.status))
+        # GitLab Runner keeps the queue version from every answer, 204 included (no JSON body there)
+        last_update = reply.headers.get("x-gitlab-last-update")
+        if last_update:
+            self.client.last_update = last_update
         if reply.status == 201 and reply.is_json and isinstance(reply.json, dict):
             return JobRequestResult(reply.json, True, 201, "received")
         if reply.status == 204:

@@ -34,7 +34,7 @@ from glrunner.coordinator.jobs import JobRequestResult, JobsApi
 from glrunner.coordinator.trace import TraceTimings
 from glrunner.errors import RunnerError
 from glrunner.runner.metrics import RunnerLabels, RunnerMetrics
-from glrunner.runner.remote import JobOutcome, RemoteJob, Slot, fields
+from glrunner.runner.remote import JobOutcome, RemoteJob, Slot, fields, scrub
 
 logger = logging.getLogger("glrunner.runner")
 
@@ -304,7 +304,8 @@ class Daemon:
                 try:
                     await self._process(wid, runner)
                 except Exception as exc:  # a bug must not silently cost a worker
-                    logger.error("Worker %d failed for runner %s: %r", wid, shorten_token(runner.token), exc)
+                    logger.error("Worker %d failed for runner %s: %s", wid, shorten_token(runner.token),
+                                 scrub(repr(exc), runner.token))
         finally:
             self._phase.pop(wid, None)
 
@@ -367,7 +368,7 @@ class Daemon:
             state.failures += 1
             delay = min(self.source.current().effective_check_interval * 2 ** (state.failures - 1), MAX_BACKOFF)
             state.not_before = now + delay
-            logger.warning("Checking for jobs... %s  %s", result.message,
+            logger.warning("Checking for jobs... %s  %s", scrub(result.message, runner.token),
                            fields(runner=short, status=result.status, retry_in_s=f"{delay:g}"))
         if result.healthy:
             state.unhealthy = 0
@@ -418,7 +419,8 @@ class Daemon:
         try:
             outcome = await job.run()
         except Exception as exc:  # a bug must not take the other jobs down
-            logger.error("Job %d crashed the runner's job handling: %r", job.job_id, exc)
+            logger.error("Job %d crashed the runner's job handling: %s", job.job_id,
+                         scrub(repr(exc), runner.token, job.token))
         finally:
             self._jobs.discard(job)
             if self.metrics is not None:

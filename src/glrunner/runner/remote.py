@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -68,6 +69,18 @@ class JobOutcome:
 def fields(**values: object) -> str:
     """GitLab Runner's log style: `key=value` pairs after the message."""
     return "  ".join(f"{key}={value}" for key, value in values.items() if value not in (None, ""))
+
+
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def scrub(text: str, *secrets_: str) -> str:
+    """Text for the runner's own log: no `user:password@` in URLs, none of `secrets_`."""
+    text = _URL_CREDENTIALS.sub("", text)
+    for secret in secrets_:
+        if secret:
+            text = text.replace(secret, "[MASKED]")
+    return text
 
 
 @dataclass(eq=False)  # identity, not value: the daemon keeps running jobs in a set
