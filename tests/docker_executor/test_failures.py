@@ -183,3 +183,39 @@ job:
     assert "-docker-0 exited with code 1 during the job; its last log lines:" in out
     assert "failed to start daemon" in out
     assert "Hint: Docker-in-Docker needs a privileged container: set `privileged = true`" in out
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_leftovers_of_a_killed_glrunner_are_removed_by_the_next_one(tmp_path: Path) -> None:
+    """Beyond GitLab Runner (spec 6 row 9): kill -9 leaves containers; the next glrunner removes them."""
+    victim = write_project(tmp_path / "victim", {".gitlab-ci.yml": """
+image: busybox:latest
+services:
+  - name: busybox:latest
+    alias: idle
+    entrypoint: ["sh", "-c", "nc -ll -p 7000 -e true"]
+    variables: {HEALTHCHECK_TCP_PORT: "7000"}
+long:
+  script: [echo victim-started, sleep 600]
+"""})
+    PROJECTS[:] = [victim]
+    before = Snapshot.take()
+    process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(victim), "--docker-pull-policy", "if-not-present"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.strip() == "victim-started":
+            break
+    process.kill()
+    process.wait(timeout=30)
+    left = Snapshot.take().new_since(before, project_ids())
+    assert left.get("containers") and left.get("networks"), "a killed glrunner leaves its job behind"
+
+    other = write_project(tmp_path / "other", {".gitlab-ci.yml": "image: busybox:latest\nj:\n  script: [\"true\"]\n"})
+    result = glrunner("exec", "--cwd", str(other), "--docker-pull-policy", "if-not-present")
+    assert result.returncode == 0, result.stdout + result.stderr
+    PROJECTS[:] = [victim, other]
+    deadline = time.monotonic() + 30
+    while Snapshot.take().new_since(before, project_ids()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not Snapshot.take().new_since(before, project_ids())

@@ -55,8 +55,10 @@ class Snapshot:
 
 
 def _project_of(kind: str, object_id: str) -> str:
-    command = {"containers": ["inspect"], "networks": ["network", "inspect"], "volumes": ["volume", "inspect"]}[kind]
-    result = docker(*command, "--format", '{{index .Labels "com.gitlab.gitlab-runner.project.id"}}', object_id,
+    command = {"containers": ["container", "inspect"], "networks": ["network", "inspect"],
+               "volumes": ["volume", "inspect"]}[kind]
+    labels = ".Config.Labels" if kind == "containers" else ".Labels"
+    result = docker(*command, "--format", f'{{{{index {labels} "com.gitlab.gitlab-runner.project.id"}}}}', object_id,
                     check=False)
     return result.stdout.strip() if result.returncode == 0 else ""
 

@@ -32,6 +32,7 @@ from glrunner.executors.docker.client import (
     is_not_found,
 )
 from glrunner.executors.docker.pull import ImageManager
+from glrunner.executors.docker.reaper import OWNER_LABEL, owner_value, reap_once_in_background
 from glrunner.executors.docker.services import (
     RunningService,
     container_address,
@@ -67,6 +68,7 @@ class DockerExecutor:
     async def prepare(self, spec: JobSpec, log: JobLog) -> None:
         self._spec = spec
         self._docker = connect(build.options(spec).host)
+        reap_once_in_background(engine_url(build.options(spec).host))
         log.plain(f"Using Docker executor with image {spec.image.name} ...")
         images = ImageManager(self._docker, log)
         await asyncio.gather(self._create_network(spec), self._create_volumes(spec))
@@ -94,18 +96,22 @@ class DockerExecutor:
         if body is None:
             return
         assert self._docker is not None
+        body["Labels"][OWNER_LABEL] = owner_value()
         await call(f"creating network {body['Name']}", self._docker.networks.create(body))
         self._network = body["Name"]
 
     async def _create_volumes(self, spec: JobSpec) -> None:
         assert self._docker is not None
         for body in build.volume_requests(spec):
+            if body["Labels"].get(build.LABEL_PREFIX + "reusable") == "false":
+                body["Labels"][OWNER_LABEL] = owner_value()
             await call(f"creating volume {body['Name']}", self._docker.volumes.create(body))
             if body["Labels"].get(build.LABEL_PREFIX + "reusable") == "false":
                 self._volumes.append(body["Name"])
 
     async def _create_container(self, name: str, body: dict[str, Any]) -> DockerContainer:
         assert self._docker is not None
+        body = {**body, "Labels": {**body.get("Labels", {}), OWNER_LABEL: owner_value()}}
         try:
             container = await self._docker.containers.create(config=body, name=name)
         except aiodocker.DockerError as exc:
