@@ -186,12 +186,11 @@ class DockerExecutor:
 
     async def _stop(self, container: DockerContainer) -> None:
         """SIGTERM to every process of the build container (as GitLab does), then stop it."""
-        with contextlib.suppress(aiodocker.DockerError, OSError):
+        with contextlib.suppress(aiodocker.DockerError, OSError, TimeoutError):
             execution = await container.exec(["sh", "-c", "kill -TERM -1 2>/dev/null; kill -TERM 1 2>/dev/null"])
             await execution.start(detach=True)
             async with asyncio.timeout(STOP_GRACE):
-                while (await container.show()).get("State", {}).get("Running"):
-                    await asyncio.sleep(0.05)
+                await container.wait()
         with contextlib.suppress(aiodocker.DockerError, OSError):
             await container.stop(t=STOP_GRACE)
 
