@@ -174,3 +174,31 @@ def test_sigterm_during_a_job(server: Server, start_runner: StartRunner) -> None
     assert "ERROR: Job failed: aborted: terminated" in lines
     assert "after_script ran" not in lines
     assert "aborting 1 running job(s)" in runner.log
+
+
+def test_missing_image_is_a_system_failure_where_gitlab_lacks_image_pull_failure(
+    server: Server, start_runner: StartRunner
+) -> None:
+    """The executor cannot prepare (no such image): `image_pull_failure`, sent as GitLab's older
+    `runner_system_failure` when the payload's `features.failure_reasons` does not list it (spec 4.3)."""
+    job = server.add_job(JobSpecification(image="glrunner-test/no-such-image:1", script=["true"],
+                                          failure_reasons=("script_failure", "unknown_failure")))
+    start_runner(runner_config(server))
+    server.jobs.wait_finished([job.id], timeout=120)
+    lines = _lines(bytes(job.trace))
+    assert (job.status, job.failure_reason) == ("failed", "runner_system_failure")
+    assert any(line.startswith("ERROR: Job failed") for line in lines)
+    assert "$ true" not in lines
+
+
+def test_output_limit_cuts_the_trace_with_gitlabs_message(server: Server, start_runner: StartRunner) -> None:
+    job = server.add_job(JobSpecification(
+        image="busybox:latest", script=["for i in $(seq 1 400); do echo output-line-$i; done", "echo done"]))
+    start_runner(runner_config(server, extra="  output_limit = 2"))
+    server.jobs.wait_finished([job.id])
+    trace = bytes(job.trace)
+    assert job.status == "success"  # the script went on; the checksum covers the cut trace
+    assert b"Job's log exceeded limit of 2048 bytes." in trace
+    assert b"Job execution will continue but no more output will be collected." in trace
+    assert b"output-line-400" not in trace and b"Job succeeded" not in trace
+    assert len(trace) < 2048 + 200
