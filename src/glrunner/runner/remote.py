@@ -13,7 +13,6 @@ containers removed, and GitLab told it failed (`runner_interrupted`, or what Git
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import secrets
@@ -194,8 +193,10 @@ class RemoteJob:
                 job.cancel()
                 await asyncio.wait({job})
             trace.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            try:
+                await watcher  # stops at its next tick; nobody else cancels it
+            except Exception as exc:  # the final update still goes out
+                logger.error("Trace updates for job %d stopped: %s", self.job_id, scrub(repr(exc), self.token))
 
     def _stopped_result(self, log: JobLog, trace: JobTrace) -> JobResult:
         if trace.aborted:
