@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Build kube-apiserver, kube-controller-manager, kube-scheduler, kubelet (1.20.2, Debian's source package)
 # and a static pause binary, once per cache key. Sourced by devstack/kubernetes after lib.sh.
-# The sha256 of this file is part of the cache key: editing it means a rebuild.
+# This file's code (not its comment lines) is part of the cache key: changing it means a rebuild.
 
 K8S_BUILD_DEPS=(golang-go golang-github-modern-go-reflect2-dev make gcc libc6-dev dpkg-dev rsync)
 REFLECT2_DEBIAN=/usr/share/gocode/src/github.com/modern-go/reflect2
@@ -47,7 +47,8 @@ k8s_compile() {
   ln -sfn ../../.. "$tree/.go/src/k8s.io/kubernetes"
   (
     cd "$tree" || exit 1
-    export GOPATH="$tree/.go" GOPROXY=off GO111MODULE=off CGO_ENABLED=0 GOFLAGS= HOME="$tree/.home"
+    # GOFLAGS empty: hack/lib/golang.sh parses it for -tags.
+    export GOPATH="$tree/.go" GOPROXY=off GO111MODULE=off CGO_ENABLED=0 GOFLAGS='' HOME="$tree/.home"
     export GOCACHE="$tree/.gocache" KUBE_VERBOSE=0
     t=$(now)
     make gen_openapi >&2 || exit 1
@@ -111,7 +112,7 @@ k8s_build() {
   k8s_build_pause "$tree/src" "$partial/bin"
   printf 'source %s\ngo %s\nbuilt %s\nseconds %s\n' "$version" "$(go version)" "$(date -Is)" \
     "$(elapsed "$t0")" >"$partial/BUILD-INFO"
-  rm -rf "$K8S_CACHE/$key"; mv "$partial" "$K8S_CACHE/$key"
+  rm -rf "${K8S_CACHE:?}/$key"; mv "$partial" "$K8S_CACHE/$key"
   rm -rf "$tree"
   k8s_prune_cache "$key"
   log "built in $(elapsed "$t0") s -> $bin ($(du -sh "$bin" | cut -f1))"

@@ -125,7 +125,7 @@ _unmount_kubelet_leftovers() {
 k8s_up() {
   local t0 bin t since
   t0=$(now)
-  if k8s_all_alive && k8s_api_ready && _node_is_ready; then
+  if k8s_all_alive && k8s_api_ready && _node_is_ready 0; then
     echo "kubernetes: already running ($(elapsed "$t0") s); kubeconfig $K8S_ADMIN_KUBECONFIG"
     return 0
   fi

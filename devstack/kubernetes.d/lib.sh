@@ -86,7 +86,9 @@ k8s_cache_key() {
   src=$(k8s_source_version)
   [[ -n $src ]] || die "apt knows no source package '$K8S_SRC_PACKAGE' (is $K8S_DEBSRC_FILE present?)"
   go=$(go version 2>/dev/null) || die "'go' is not installed (golang-go)"
-  printf '%s\n%s\n%s\n' "$src" "$go" "$(sha256sum <"$here/build.sh")" | sha256sum | cut -c1-16
+  # build.sh without its comment and blank lines: rewording a comment must not cost a rebuild.
+  printf '%s\n%s\n%s\n' "$src" "$go" "$(grep -vE '^[[:space:]]*(#|$)' "$here/build.sh" | sha256sum)" \
+    | sha256sum | cut -c1-16
 }
 
 k8s_bin_dir() { printf '%s/%s/bin\n' "$K8S_CACHE" "$1"; }
