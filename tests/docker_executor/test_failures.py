@@ -219,3 +219,33 @@ long:
     while Snapshot.take().new_since(before, project_ids()) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not Snapshot.take().new_since(before, project_ids())
+
+
+@pytest.mark.usefixtures("docker_engine")
+def test_sigint_while_waiting_for_services_stops_at_once(tmp_path: Path) -> None:
+    """A graceful cancel during prepare does not wait for the 30 s health check to give up."""
+    project = write_project(tmp_path / "p", {".gitlab-ci.yml": """
+image: busybox:latest
+services:
+  - name: busybox:latest
+    alias: mute
+    entrypoint: ["sh", "-c", "sleep 600"]
+    variables: {HEALTHCHECK_TCP_PORT: "5555"}
+job:
+  script: [echo never-runs]
+"""})
+    PROJECTS[:] = [project]
+    before = Snapshot.take()
+    process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(project), "--docker-pull-policy", "if-not-present"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("Waiting for services to be up and running"):
+            break
+    interrupted = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=60)
+    assert time.monotonic() - interrupted < 10
+    assert process.returncode == 130
+    assert "ERROR: Job failed: canceled" in rest and "never-runs" not in rest.replace("$ echo never-runs", "")
+    assert not Snapshot.take().new_since(before, project_ids())

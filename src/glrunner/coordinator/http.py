@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -181,10 +182,10 @@ class GitLabClient:
     def _wrap(self, response: httpx.Response, attempts: int) -> ApiResponse:
         headers = {key.lower(): value for key, value in response.headers.items()}
         reply = ApiResponse(response.status_code, headers, response.content, attempts=attempts)
+        last_update = headers.get("x-gitlab-last-update")
+        if last_update:  # from every reply, 204 "no job" included, as GitLab Runner does
+            self.last_update = last_update
         if reply.is_json:
-            last_update = headers.get("x-gitlab-last-update")
-            if last_update:
-                self.last_update = last_update
             with contextlib.suppress(ValueError):  # a broken JSON body counts as a non-JSON one
                 reply = ApiResponse(reply.status, headers, reply.body, response.json(), attempts)
         return reply
@@ -229,6 +230,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 
 def _translate(exc: httpx.TransportError, method: str, url: str, attempts: int) -> CoordinatorError:
     """The one place where httpx's exceptions become glrunner's."""
+    url = _without_credentials(url)
     tries = f"after {attempts} attempts" if attempts > 1 else "on the first attempt"
     if isinstance(exc, httpx.ConnectError):
         reason = _root_reason(exc) or "connection failed"
@@ -237,6 +239,15 @@ def _translate(exc: httpx.TransportError, method: str, url: str, attempts: int) 
         return CoordinatorError(f"GitLab did not answer {method} {url} in time, {tries}")
     reason = _root_reason(exc) or type(exc).__name__
     return CoordinatorError(f"{method} {url} failed ({reason}), {tries}")
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 def _root_reason(exc: BaseException) -> str:

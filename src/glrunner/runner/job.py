@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from glrunner.errors import ExecutorError, FailureReason, JobError
 from glrunner.model.result import JobResult, JobStatus, StageOutcome
@@ -22,6 +22,7 @@ from glrunner.model.spec import JobSpec, StageScript
 from glrunner.shells.bash import render_after_script, render_step_script
 from glrunner.trace.log import JobLog
 
+T = TypeVar("T")
 PREPARE_ATTEMPTS = 3
 PREPARE_RETRY_DELAY = 3.0
 
@@ -67,8 +68,8 @@ def _duration(seconds: int) -> str:
     return f"{secs}s"
 
 
-async def _until_canceled(work: Awaitable[StageOutcome], cancel: asyncio.Event) -> StageOutcome:
-    """Run a stage; if `cancel` is set first, cancel the stage (the executor stops its container)."""
+async def _until_canceled(work: Awaitable[T], cancel: asyncio.Event) -> T:
+    """Run a step; if `cancel` is set first, cancel the step (the executor stops what it was doing)."""
     task = asyncio.ensure_future(work)
     waiter = asyncio.ensure_future(cancel.wait())
     try:
@@ -120,13 +121,13 @@ async def run_job(
         async with asyncio.timeout(spec.timeout) as deadline:
             try:
                 log.section_start("prepare_executor", f'Preparing the "{executor.name}" executor')
-                await _prepare(executor, spec, log)
+                await _until_canceled(_prepare(executor, spec, log), control.cancel)
                 log.section_end("prepare_executor")
                 log.section_start("prepare_script", "Preparing environment")
                 log.plain(f"Running on {spec.docker.hostname if spec.docker else spec.project_unique_name} "
                           f"via {socket.gethostname()}...")
                 log.section_end("prepare_script")
-                await _get_sources(spec, executor, log, sources)
+                await _until_canceled(_get_sources(spec, executor, log, sources), control.cancel)
                 log.section_start("step_script", 'Executing "step_script" stage of the job script')
                 script_started = True
                 outcome = await _until_canceled(executor.run(_step(spec), log), control.cancel)

@@ -13,6 +13,7 @@ import io
 import os
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from glrunner.errors import JobError
@@ -24,6 +25,7 @@ def _add_dir_entry(tar: tarfile.TarFile, name: str, mode: int = 0o777) -> None:
     info = tarfile.TarInfo(name)
     info.type = tarfile.DIRTYPE
     info.mode = mode
+    info.mtime = int(time.time())
     tar.addfile(info)
 
 
