@@ -81,7 +81,16 @@ def compile_kubernetes(payload: JobPayload, runner: RunnerSettings, ctx: Compile
         warnings=tuple(warnings),
         kubernetes=options,
     )
-    return dataclasses.replace(spec, env=tuple(_build_env(facts)))
+    return dataclasses.replace(spec, env=tuple(_build_env(facts)), kubernetes=_with_deadline(spec, options))
+
+
+def _with_deadline(spec: JobSpec, options: KubernetesOptions) -> KubernetesOptions:
+    """activeDeadlineSeconds: the job timeout + 1 (GitLab's), plus after_script's own timeout when the
+    job has one: after a timeout, after_script still runs (with CI_JOB_STATUS=timedout) in this pod."""
+    if options.active_deadline_seconds is None:
+        return options
+    extra = spec.after_script_timeout if spec.script.after_script else 0
+    return dataclasses.replace(options, active_deadline_seconds=spec.timeout + 1 + extra)
 
 
 def _build_env(facts: JobFacts) -> list[tuple[str, str]]:

@@ -150,10 +150,18 @@ def build_security(k8s: KubernetesConfig, own: KubernetesContainerSecurityContex
         run_as_user = _parse_id(uid_text, k8s.allowed_users, "uid", container, warnings)
     if run_as_group is None:
         run_as_group = _parse_id(gid_text, k8s.allowed_groups, "gid", container, warnings)
+    privileged = own.privileged if own.privileged is not None else k8s.privileged
+    escalation = (own.allow_privilege_escalation if own.allow_privilege_escalation is not None
+                  else k8s.allow_privilege_escalation)
+    if privileged and escalation is False:
+        raise JobConfigurationError(
+            f"[runners.kubernetes] the {container} container would be privileged with "
+            "allow_privilege_escalation = false, which Kubernetes refuses; set allow_privilege_escalation "
+            "to true (or leave it unset) where privileged = true"
+        )
     return SecurityContext(
-        privileged=own.privileged if own.privileged is not None else k8s.privileged,
-        allow_privilege_escalation=(own.allow_privilege_escalation if own.allow_privilege_escalation is not None
-                                    else k8s.allow_privilege_escalation),
+        privileged=privileged,
+        allow_privilege_escalation=escalation,
         run_as_user=run_as_user,
         run_as_group=run_as_group,
         cap_add=tuple(add),

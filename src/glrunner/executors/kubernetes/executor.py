@@ -50,6 +50,7 @@ class KubernetesExecutor:
         self._secret: str | None = None
         self._namespace_created = False
         self._follower: PodFollower | None = None
+        self._running = False  # the build container ran: its processes deserve a graceful stop
 
     @property
     def _core(self) -> client.CoreV1Api:
@@ -74,8 +75,10 @@ class KubernetesExecutor:
         log.plain(f"Using Kubernetes executor with image {spec.image.name} ...")
         self._log_pull_policies(spec, log)
         if opts.active_deadline_seconds is not None:
+            after = opts.active_deadline_seconds - 1 - spec.timeout
+            extra = f" (+{_go_duration(after)} for after_script)" if after > 0 else ""
             log.plain("Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to "
-                      f"the job timeout: {_go_duration(spec.timeout)}...")
+                      f"the job timeout: {_go_duration(spec.timeout)}{extra}...")
         if opts.namespace_per_job:
             await self._create_namespace(spec)
         attempt, self._attempt = self._attempt, self._attempt + 1
@@ -84,6 +87,7 @@ class KubernetesExecutor:
         self._follower = PodFollower(self._core, opts.namespace, pod.metadata.name)
         self._follower.start(pod)
         await wait_for_running(self._follower, opts.poll_interval, opts.poll_timeout, log)
+        self._running = True
         await self._wait_for_services(spec, log)
 
     def _log_pull_policies(self, spec: JobSpec, log: JobLog) -> None:
@@ -222,7 +226,9 @@ class KubernetesExecutor:
                 if self._follower is not None:
                     await self._follower.stop()
                     self._follower = None
-                await self._delete_objects(opts.cleanup_grace_period_seconds)
+                # A pod whose build container never ran has nothing to stop gracefully; the kubelet
+                # can keep such a pod (say, in image pull back-off) for its whole grace period.
+                await self._delete_objects(opts.cleanup_grace_period_seconds if self._running else 0)
         except TimeoutError:
             logger.warning("cleanup did not finish within %s s", opts.cleanup_resources_timeout)
         finally:
@@ -238,6 +244,7 @@ class KubernetesExecutor:
                 options["grace_period_seconds"] = grace
             await _delete(f"pod {pod}", lambda: core.delete_namespaced_pod(pod, self._namespace, **options))
             self._pod = None
+            self._running = False
         if self._secret is not None:
             secret = self._secret
             await _delete(f"secret {secret}", lambda: core.delete_namespaced_secret(secret, self._namespace))
