@@ -40,16 +40,22 @@ while :; do
 done
 """
 
-# Stop a running stage: SIGTERM to every process of the container but PID 1 (the shell that keeps
-# the pod alive) and this one, then SIGKILL to what is left after $1 tenths of a second. Builtins
-# only between the sweeps, so the sweep never meets a process of its own.
+# Stop a running stage: SIGTERM to every process of the container but PID 1 (the keep-alive
+# below), its own `sleep` and this script, then SIGKILL to what is left after $1 tenths of a
+# second. Builtins only between the sweeps, so a sweep never meets a process of its own.
 _STOP = r"""tenths=$1
 self=$$
 sweep() {
   alive=0
   for dir in /proc/[0-9]*; do
     pid=${dir#/proc/}
-    if [ "$pid" != 1 ] && [ "$pid" != "$self" ] && kill -"$1" "$pid" 2>/dev/null; then alive=$((alive + 1)); fi
+    if [ "$pid" = 1 ] || [ "$pid" = "$self" ]; then continue; fi
+    name=; state=; parent=
+    while read -r key value _; do
+      case "$key" in Name:) name=$value ;; State:) state=$value ;; PPid:) parent=$value; break ;; esac
+    done 2>/dev/null < "$dir/status" || continue
+    if [ "$state" = Z ] || { [ "$parent" = 1 ] && [ "$name" = sleep ]; }; then continue; fi
+    if kill -"$1" "$pid" 2>/dev/null; then alive=$((alive + 1)); fi
   done
 }
 sweep TERM
@@ -59,10 +65,9 @@ while [ "$alive" -gt 0 ] && [ "$waited" -lt "$tenths" ]; do
   waited=$((waited + 1))
   sweep 0
 done
-[ "$alive" -gt 0 ] && sweep KILL
+if [ "$alive" -gt 0 ]; then sweep KILL; fi
 exit 0
 """
-
 
 # The build container's main process only keeps the pod alive between stages (the stages are
 # exec'd). Unlike GitLab's (a shell reading stdin, which as PID 1 ignores SIGTERM and so holds
