@@ -256,3 +256,33 @@ isolated:
     code, out = exec_job(root)
     assert code == 0, out
     assert "Using Kubernetes namespace: ci-job-" in out
+
+
+MIRROR_ONLY_IMAGE = "127.0.0.1:5000/library/busybox:latest"  # in the devstack registry, not in the engine
+
+
+def _remove_mirror_only_image() -> None:
+    """This test's own image reference, pulled by the kubelet; removed by its exact name only."""
+    subprocess.run(["docker", "image", "rm", MIRROR_ONLY_IMAGE], capture_output=True)
+
+
+def test_next_pull_policy_is_tried_in_a_new_pod(tmp_path: Path, namespace: str) -> None:
+    """Spec 2.4: policies are tried in order; on Kubernetes each one gets its own pod (GitLab's way)."""
+    _remove_mirror_only_image()
+    root = project(tmp_path, f"""
+fallback:
+  image:
+    name: {MIRROR_ONLY_IMAGE}
+    pull_policy: [never, if-not-present]
+  script:
+    - echo "running from the pulled image"
+""", namespace, extra='    allowed_pull_policies = ["never", "if-not-present"]\n')
+    try:
+        code, out = exec_job(root)
+    finally:
+        _remove_mirror_only_image()
+    assert code == 0, out
+    assert "Using effective pull policy of [Never IfNotPresent] for container build" in out
+    assert 'WARNING: Failed to pull image with policy "Never": image pull failed:' in out
+    assert 'Attempt #2: Trying "IfNotPresent" pull policy' in out
+    assert "running from the pulled image" in out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from glrunner.executors.kubernetes.commands import container_shell
@@ -89,9 +90,14 @@ def secret_body(spec: JobSpec, attempt: int = 0) -> Body | None:
     }
 
 
-def pull_policy(policies: tuple[PullPolicy, ...]) -> str | None:
-    """Kubernetes takes one policy per container: the first; none lets the cluster decide."""
-    return _PULL_POLICIES[policies[0]] if policies else None
+def pull_policy(policies: tuple[PullPolicy, ...], index: int = 0) -> str | None:
+    """Kubernetes takes one policy per container: the `index`th (GitLab tries them in order, one pod
+    each); none lets the cluster decide."""
+    return _PULL_POLICIES[policies[min(index, len(policies) - 1)]] if policies else None
+
+
+def pull_policy_names(policies: tuple[PullPolicy, ...]) -> str:
+    return " ".join(_PULL_POLICIES[p] for p in policies)
 
 
 def _pruned(body: Body) -> Body:
@@ -172,13 +178,13 @@ def _env(pairs: tuple[tuple[str, str], ...]) -> list[Body]:
     return [{"name": key, "value": value.replace("$", "$$")} for key, value in pairs]
 
 
-def build_container(spec: JobSpec) -> Body:
+def build_container(spec: JobSpec, policy_index: int = 0) -> Body:
     opts = options(spec)
     shell = container_shell()
     return _pruned({
         "name": BUILD_CONTAINER,
         "image": spec.image.name,
-        "imagePullPolicy": pull_policy(spec.image.pull_policies),
+        "imagePullPolicy": pull_policy(spec.image.pull_policies, policy_index),
         # The image's ENTRYPOINT is replaced by the shell unless FF_KUBERNETES_HONOR_ENTRYPOINT.
         "command": None if opts.honor_entrypoint else shell,
         "args": shell if opts.honor_entrypoint else None,
@@ -190,13 +196,13 @@ def build_container(spec: JobSpec) -> Body:
     })
 
 
-def service_container(spec: JobSpec, service: ServiceSpec) -> Body:
+def service_container(spec: JobSpec, service: ServiceSpec, policy_index: int = 0) -> Body:
     opts = options(spec)
     security = opts.service_security_by_container.get(service.container_suffix, opts.service_security)
     return _pruned({
         "name": service.container_suffix,
         "image": service.image,
-        "imagePullPolicy": pull_policy(service.pull_policies),
+        "imagePullPolicy": pull_policy(service.pull_policies, policy_index),
         "command": list(service.entrypoint) if service.entrypoint else None,  # YAML entrypoint
         "args": list(service.command) or None,  # YAML command
         "env": _env(service.env),
@@ -219,13 +225,17 @@ def _tolerations(opts: KubernetesOptions) -> list[Body]:
             for t in opts.node_tolerations]
 
 
-def pod_body(spec: JobSpec, attempt: int = 0, pull_secret: str | None = None) -> Body:
-    """The job's pod. `pull_secret` names the secret made from the job's registry credentials."""
+def pod_body(spec: JobSpec, attempt: int = 0, pull_secret: str | None = None,
+             policy_choice: Mapping[str, int] | None = None) -> Body:
+    """The job's pod. `pull_secret` names the secret made from the job's registry credentials;
+    `policy_choice` picks, per container name, which of its pull policies this pod tries."""
     opts = options(spec)
+    choice = policy_choice or {}
     pull_secrets = [*opts.image_pull_secrets, *([pull_secret] if pull_secret else [])]
     pod_spec = _pruned({
         "volumes": [_volume(vol) for vol in _all_volumes(opts)],
-        "containers": [build_container(spec), *(service_container(spec, s) for s in spec.services)],
+        "containers": [build_container(spec, choice.get(BUILD_CONTAINER, 0)),
+                       *(service_container(spec, s, choice.get(s.container_suffix, 0)) for s in spec.services)],
         "restartPolicy": "Never",
         "activeDeadlineSeconds": opts.active_deadline_seconds,
         "terminationGracePeriodSeconds": opts.termination_grace_period_seconds,

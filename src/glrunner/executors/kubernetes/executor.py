@@ -25,10 +25,16 @@ from kubernetes_asyncio.stream import WsApiClient
 from glrunner.errors import ExecutorError, JobError
 from glrunner.executors.kubernetes import build, commands
 from glrunner.executors.kubernetes.client import call, is_not_found, load_configuration, translate
-from glrunner.executors.kubernetes.podwait import PodFollower, container_failure, read_pod, wait_for_running
+from glrunner.executors.kubernetes.podwait import (
+    ContainerImagePullError,
+    PodFollower,
+    container_failure,
+    read_pod,
+    wait_for_running,
+)
 from glrunner.executors.kubernetes.remote import ExecFailed, run_in_container
 from glrunner.model.result import StageOutcome
-from glrunner.model.spec import JobSpec, StageScript
+from glrunner.model.spec import JobSpec, PullPolicy, StageScript
 from glrunner.trace.log import JobLog
 
 logger = logging.getLogger(__name__)
@@ -81,21 +87,48 @@ class KubernetesExecutor:
                       f"the job timeout: {_go_duration(spec.timeout)}{extra}...")
         if opts.namespace_per_job:
             await self._create_namespace(spec)
-        attempt, self._attempt = self._attempt, self._attempt + 1
-        secret = await self._create_secret(spec, attempt)
-        pod = await self._create_pod(spec, attempt, secret)
-        self._follower = PodFollower(self._core, opts.namespace, pod.metadata.name)
-        self._follower.start(pod)
-        await wait_for_running(self._follower, opts.poll_interval, opts.poll_timeout, log)
-        self._running = True
+        await self._start_pod(spec, log)
         await self._wait_for_services(spec, log)
+
+    async def _start_pod(self, spec: JobSpec, log: JobLog) -> None:
+        """Create the pod and wait until the build container runs. When an image cannot be pulled
+        and its container has another pull policy, a new pod tries that one (GitLab's order)."""
+        opts = build.options(spec)
+        choice: dict[str, int] = {}
+        while True:
+            attempt, self._attempt = self._attempt, self._attempt + 1
+            secret = await self._create_secret(spec, attempt)
+            pod = await self._create_pod(spec, attempt, secret, choice)
+            self._follower = PodFollower(self._core, opts.namespace, pod.metadata.name)
+            self._follower.start(pod)
+            try:
+                await wait_for_running(self._follower, opts.poll_interval, opts.poll_timeout, log)
+            except ContainerImagePullError as exc:
+                policies = _pull_policies(spec, exc.container)
+                tried = choice.get(exc.container, 0)
+                if tried + 1 >= len(policies):
+                    raise
+                log.warning(f'Failed to pull image with policy "{build.pull_policy(policies, tried)}": {exc}')
+                log.plain(f'Attempt #{tried + 2}: Trying "{build.pull_policy(policies, tried + 1)}" pull policy')
+                choice[exc.container] = tried + 1
+                await self._discard_pod()
+                continue
+            self._running = True
+            return
+
+    async def _discard_pod(self) -> None:
+        if self._follower is not None:
+            await self._follower.stop()
+            self._follower = None
+        await self._delete_objects(0, keep_namespace=True)
 
     def _log_pull_policies(self, spec: JobSpec, log: JobLog) -> None:
         containers = [(build.BUILD_CONTAINER, spec.image.pull_policies)]
         containers += [(s.container_suffix, s.pull_policies) for s in spec.services]
         for name, policies in containers:
             if policies:
-                log.plain(f"Using effective pull policy of [{build.pull_policy(policies)}] for container {name}")
+                log.plain(f"Using effective pull policy of [{build.pull_policy_names(policies)}] "
+                          f"for container {name}")
 
     async def _create_namespace(self, spec: JobSpec) -> None:
         body = build.namespace_body(spec)
@@ -119,8 +152,8 @@ class KubernetesExecutor:
         await call("creating the image pull secret", request)
         return self._secret
 
-    async def _create_pod(self, spec: JobSpec, attempt: int, secret: str | None) -> Any:
-        body = build.pod_body(spec, attempt, secret)
+    async def _create_pod(self, spec: JobSpec, attempt: int, secret: str | None, choice: dict[str, int]) -> Any:
+        body = build.pod_body(spec, attempt, secret, choice)
         self._pod = body["metadata"]["name"]  # before the call: a cancelled request may still create it
         pod = await call(f"creating pod {self._namespace}/{self._pod}",
                          self._core.create_namespaced_pod(self._namespace, _as_json(body)))
@@ -235,7 +268,7 @@ class KubernetesExecutor:
             api, ws_api, self._api, self._ws_api = self._api, self._ws_api, None, None
             await asyncio.gather(api.close(), *([ws_api.close()] if ws_api else []), return_exceptions=True)
 
-    async def _delete_objects(self, grace: int | None) -> None:
+    async def _delete_objects(self, grace: int | None, keep_namespace: bool = False) -> None:
         core = self._core
         if self._pod is not None:
             pod = self._pod
@@ -249,7 +282,7 @@ class KubernetesExecutor:
             secret = self._secret
             await _delete(f"secret {secret}", lambda: core.delete_namespaced_secret(secret, self._namespace))
             self._secret = None
-        if self._namespace_created:
+        if self._namespace_created and not keep_namespace:
             await _delete(f"namespace {self._namespace}", lambda: core.delete_namespace(self._namespace))
             self._namespace_created = False
 
@@ -266,6 +299,12 @@ async def _delete(what: str, request: Any) -> None:
                 logger.warning("Error cleaning up %s: %s", what, translate("deleting", exc))
                 return
             await asyncio.sleep(attempt)
+
+
+def _pull_policies(spec: JobSpec, container: str) -> tuple[PullPolicy, ...]:
+    if container == build.BUILD_CONTAINER:
+        return spec.image.pull_policies
+    return next((s.pull_policies for s in spec.services if s.container_suffix == container), ())
 
 
 def _as_json(body: dict[str, Any]) -> Any:

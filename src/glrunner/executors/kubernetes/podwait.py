@@ -28,6 +28,14 @@ CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError"}
 WATCH_SECONDS = 60
 
 
+class ContainerImagePullError(ImagePullError):
+    """A container's image could not be pulled with its current pull policy."""
+
+    def __init__(self, message: str, container: str) -> None:
+        super().__init__(message)
+        self.container = container
+
+
 def _statuses(pod: Pod) -> list[Any]:
     status = pod.status
     return list((status.init_container_statuses or []) + (status.container_statuses or [])) if status else []
@@ -49,7 +57,7 @@ def check_pod(pod: Pod) -> bool:
     for cs in _statuses(pod):
         waiting = cs.state.waiting if cs.state else None
         if waiting is not None and waiting.reason in PULL_FAILURES:
-            raise ImagePullError(f"image pull failed: {waiting.message or waiting.reason}")
+            raise ContainerImagePullError(f"image pull failed: {waiting.message or waiting.reason}", cs.name)
         if waiting is not None and waiting.reason in CONFIG_FAILURES:
             raise JobConfigurationError(
                 f"container {cs.name} could not be created: {waiting.message or waiting.reason}")
