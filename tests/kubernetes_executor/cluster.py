@@ -105,6 +105,24 @@ async def _names(request: Awaitable[Any]) -> list[str]:
     return [item.metadata.name for item in (await request).items]
 
 
+def everything_of_ours() -> dict[str, list[str]]:
+    """Cluster-wide: glrunner's pods, secrets and namespaces, and the tests' own namespaces."""
+    async def read(core: client.CoreV1Api) -> dict[str, list[str]]:
+        found = {
+            "pods": await _qualified(core.list_pod_for_all_namespaces(label_selector=OURS)),
+            "secrets": await _qualified(core.list_secret_for_all_namespaces(label_selector=OURS)),
+            "namespaces": await _names(core.list_namespace(label_selector=OURS)),
+            "test namespaces": await _names(core.list_namespace(label_selector=f"{TEST_LABEL}=kubernetes-executor")),
+        }
+        return {kind: names for kind, names in found.items() if names}
+
+    return with_core(read)
+
+
+async def _qualified(request: Awaitable[Any]) -> list[str]:
+    return [f"{item.metadata.namespace}/{item.metadata.name}" for item in (await request).items]
+
+
 def wait_until_none_left(namespace: str, timeout: float) -> tuple[float, dict[str, list[str]]]:
     """Seconds until no pod or secret of ours is left (or `timeout`), and what is left then."""
     start = time.monotonic()

@@ -26,6 +26,19 @@ def kubernetes_cluster() -> None:
         pytest.fail(f"no Kubernetes cluster: {problem}; start it with devstack/kubernetes up")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def nothing_of_ours_left_after_the_suite() -> Iterator[None]:
+    """Issue 6 test 5: after the suite, no pod, secret or namespace made by glrunner (found by its
+    label) and no test namespace remains anywhere in the cluster."""
+    yield
+    if cluster.cluster_answers():
+        return  # the suite already failed on the missing cluster
+    deadline = time.monotonic() + 90
+    while (left := cluster.everything_of_ours()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not left, f"left in the cluster after the suite: {left}"
+
+
 @pytest.fixture(scope="module")
 def namespace(kubernetes_cluster: None) -> Iterator[str]:
     name = cluster.create_namespace("glrunner-k8s-exec")

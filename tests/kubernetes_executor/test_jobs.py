@@ -7,11 +7,13 @@ pod), and that the pod is gone within the cleanup grace period (`k8s_no_leftover
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,21 +186,23 @@ pull:
     process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(root), "-c", str(root / "config.toml"),
                                 "--masked-env", f"DOCKER_AUTH_CONFIG={auth}"],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=cluster.env())
-    found: list[dict[str, object]] = []
+    found: list[dict[str, Any]] = []
+    pods: list[dict[str, Any]] = []
     deadline = time.monotonic() + 60
-    while not found and time.monotonic() < deadline:
-        found = cluster.secrets_json(namespace)
-        time.sleep(0.2)
+    # the secret is made first, then the pod, then the pod becomes its owner
+    while not (found and found[0]["metadata"].get("ownerReferences")) and time.monotonic() < deadline:
+        found, pods = cluster.secrets_json(namespace), cluster.pods(namespace)
+        time.sleep(0.1)
     out, _ = process.communicate(timeout=120)
     assert process.returncode == 0, out.decode(errors="replace")
-    assert len(found) == 1
+    assert len(found) == 1, found
     secret = found[0]
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
-    owners = secret["metadata"].get("ownerReferences") or []  # type: ignore[union-attr]
-    assert [o["kind"] for o in owners] == ["Pod"]
-    pods = cluster.pods(namespace)
-    assert not pods or all(p["spec"]["imagePullSecrets"][-1]["name"] == secret["metadata"]["name"]  # type: ignore[index]
-                           for p in pods)
+    auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+    assert auths["registry.example.com"]["username"] == "robot"
+    assert [(o["kind"], o["name"]) for o in secret["metadata"]["ownerReferences"]] == [
+        ("Pod", pods[0]["metadata"]["name"])]
+    assert pods[0]["spec"]["imagePullSecrets"] == [{"name": secret["metadata"]["name"]}]
 
 
 def test_service_that_exits_fails_the_job_with_its_logs(tmp_path: Path, namespace: str) -> None:

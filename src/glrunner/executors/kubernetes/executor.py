@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 STOP_GRACE = 10.0  # seconds between SIGTERM and SIGKILL when a stage is cancelled
 SERVICE_LOG_LINES = 200
 DELETE_ATTEMPTS = 3
+WEBSOCKET_HEARTBEAT = 30.0
 
 
 class KubernetesExecutor:
@@ -74,7 +75,9 @@ class KubernetesExecutor:
         self._spec = spec
         opts = build.options(spec)
         configuration = await load_configuration(opts)
-        self._api, self._ws_api = client.ApiClient(configuration), WsApiClient(configuration)
+        # Pings keep a quiet stage's exec connection alive through proxies with idle timeouts.
+        self._api = client.ApiClient(configuration)
+        self._ws_api = WsApiClient(configuration, heartbeat=WEBSOCKET_HEARTBEAT)
         for warning in spec.warnings:
             log.warning(warning)
         log.plain(f"Using Kubernetes namespace: {opts.namespace}")
