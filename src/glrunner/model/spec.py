@@ -285,7 +285,6 @@ class KubernetesOptions:
     host_aliases: tuple[str, ...] = ()  # aliases mapped to 127.0.0.1 in the pod's /etc/hosts
     extra_host_aliases: tuple[HostAlias, ...] = ()
     scripts_dir: str = ""  # where stage scripts are written (an emptyDir)
-    image_pull_policy: str = ""  # unused: per container, from ImageSpec/ServiceSpec.pull_policies
     poll_interval: int = 3
     poll_timeout: int = 180
     cleanup_grace_period_seconds: int | None = None
