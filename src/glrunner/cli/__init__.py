@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import sys
 from typing import Any
 
@@ -85,4 +86,15 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
+    _exit_now(result if isinstance(result, int) else 0)
+
+
+def _exit_now(status: int) -> None:
+    """Exit without tearing the interpreter down module by module (~0.1 s with aiohttp and pydantic
+    loaded). Safe here: every command has finished its work, cleanup included, when it returns."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)

@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 STOP_GRACE = 10  # seconds between SIGTERM and SIGKILL when a stage is cancelled
 CLEANUP_BUDGET = 300.0
+INTERRUPTED_CREATE_GRACE = 0.5
 
 
 class DockerExecutor:
@@ -61,6 +62,7 @@ class DockerExecutor:
         self._network: str | None = None
         self._build: DockerContainer | None = None
         self._pending_upload = b""
+        self._interrupted = False  # a create request was cancelled: the engine may still carry it out
         self.services: list[RunningService] = []
 
     # -- prepare -------------------------------------------------------------------------------
@@ -97,23 +99,36 @@ class DockerExecutor:
             return
         assert self._docker is not None
         body["Labels"][OWNER_LABEL] = owner_value()
-        await call(f"creating network {body['Name']}", self._docker.networks.create(body))
-        self._network = body["Name"]
+        self._network = body["Name"]  # recorded first: a cancel may land after the engine made it
+        try:
+            await call(f"creating network {body['Name']}", self._docker.networks.create(body))
+        except asyncio.CancelledError:
+            self._interrupted = True
+            raise
 
     async def _create_volumes(self, spec: JobSpec) -> None:
         assert self._docker is not None
         for body in build.volume_requests(spec):
             if body["Labels"].get(build.LABEL_PREFIX + "reusable") == "false":
                 body["Labels"][OWNER_LABEL] = owner_value()
-            await call(f"creating volume {body['Name']}", self._docker.volumes.create(body))
-            if body["Labels"].get(build.LABEL_PREFIX + "reusable") == "false":
-                self._volumes.append(body["Name"])
+                self._volumes.append(body["Name"])  # recorded first, as containers are
+            try:
+                await call(f"creating volume {body['Name']}", self._docker.volumes.create(body))
+            except asyncio.CancelledError:
+                self._interrupted = True
+                raise
 
     async def _create_container(self, name: str, body: dict[str, Any]) -> DockerContainer:
         assert self._docker is not None
         body = {**body, "Labels": {**body.get("Labels", {}), OWNER_LABEL: owner_value()}}
+        # Recorded by name before the engine is asked: if a cancel interrupts us after the engine
+        # created the container but before its answer arrived, cleanup still removes it.
+        self._containers[name] = ""
         try:
             container = await self._docker.containers.create(config=body, name=name)
+        except asyncio.CancelledError:
+            self._interrupted = True
+            raise
         except aiodocker.DockerError as exc:
             if not is_conflict(exc):
                 raise ExecutorError(f"creating container {name}: {exc.message}") from exc
@@ -205,12 +220,19 @@ class DockerExecutor:
                 await self._remove_everything()
         except TimeoutError:
             logger.warning("cleanup did not finish within %s s", CLEANUP_BUDGET)
+        except Exception:  # cleanup must never turn a job's result into a crash
+            logger.exception("cleanup failed; what is left is removed by the next glrunner (orphan sweep)")
         finally:
             docker, self._docker = self._docker, None
             await docker.close()
 
     async def _remove_everything(self) -> None:
         keep_anonymous = build.options(self._spec).volume_keep if self._spec else False
+        if self._interrupted and self._spec is not None:
+            # The engine finishes a create whose request we abandoned; give it a moment, then find
+            # everything of this job by its unique label.
+            await asyncio.sleep(INTERRUPTED_CREATE_GRACE)
+            self._containers.update({name: "" for name in await self._containers_of_this_job()})
         names = list(self._containers)
         await asyncio.gather(*(self._force_remove(n, volumes=not keep_anonymous) for n in names))
         self._containers.clear()
@@ -219,6 +241,15 @@ class DockerExecutor:
         if self._network:
             await self._remove_network(self._network)
             self._network = None
+
+    async def _containers_of_this_job(self) -> list[str]:
+        assert self._docker is not None and self._spec is not None
+        label = f"io.glrunner.job-uid={self._spec.job_uid}"
+        try:
+            found = await self._docker.containers.list(all=True, filters={"label": [label]})
+        except aiodocker.DockerError:
+            return []
+        return [str(c["Names"][0]).lstrip("/") for c in found if c["Names"]]
 
     async def _force_remove(self, name: str, volumes: bool = True) -> None:
         assert self._docker is not None
