@@ -30,6 +30,10 @@ COMMON_OPTIONS = [
     click.option("--docker-pull-policy", multiple=True, help="always, if-not-present or never (repeatable)."),
     click.option("--docker-wait-for-services-timeout", type=int, default=None,
                  help="Seconds to wait for services; -1: do not wait."),
+    click.option("--kubernetes-image", default=None, help="Default image for jobs without one (Kubernetes)."),
+    click.option("--kubernetes-namespace", default=None, help="Namespace for the job pods (Kubernetes)."),
+    click.option("--kubernetes-privileged", is_flag=False, flag_value="true", default=None, metavar="[=BOOL]",
+                 help="Run the pod's containers privileged (Kubernetes; needed for docker:dind)."),
     click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="A project CI/CD variable (repeatable)."),
     click.option("--masked-env", "masked_env", multiple=True, metavar="KEY=VALUE",
                  help="A masked project CI/CD variable (repeatable)."),
@@ -54,6 +58,9 @@ class ExecArgs:
     docker_volumes: tuple[str, ...]
     docker_pull_policy: tuple[str, ...]
     docker_wait_for_services_timeout: int | None
+    kubernetes_image: str | None
+    kubernetes_namespace: str | None
+    kubernetes_privileged: str | None
     env: tuple[str, ...]
     masked_env: tuple[str, ...]
 
@@ -82,7 +89,7 @@ def _parse_env(values: tuple[str, ...], *, masked: bool, flag: str) -> list[Any]
 
 
 def _runner_settings(args: ExecArgs) -> tuple[Any, Any]:
-    from glrunner.config import DockerConfig, RunnerSettings, load_config
+    from glrunner.config import DockerConfig, KubernetesConfig, RunnerSettings, load_config
 
     config = load_config(args.config) if args.config else None
     if config is not None:
@@ -111,11 +118,26 @@ def _runner_settings(args: ExecArgs) -> tuple[Any, Any]:
     if args.docker_wait_for_services_timeout is not None:
         updates["wait_for_services_timeout"] = args.docker_wait_for_services_timeout
     runner_updates: dict[str, Any] = {"docker": docker.model_copy(update=updates)}
+    kubernetes_updates = _kubernetes_updates(args)
+    if kubernetes_updates:
+        runner_updates["kubernetes"] = (runner.kubernetes or KubernetesConfig()).model_copy(update=kubernetes_updates)
     if args.executor:
         runner_updates["executor"] = args.executor
     elif not runner.executor:
         runner_updates["executor"] = "docker"
     return runner.model_copy(update=runner_updates), config
+
+
+def _kubernetes_updates(args: ExecArgs) -> dict[str, Any]:
+    updates: dict[str, Any] = {}
+    if args.kubernetes_image:
+        updates["image"] = args.kubernetes_image
+    if args.kubernetes_namespace:
+        updates["namespace"] = args.kubernetes_namespace
+    privileged = _parse_bool_flag("kubernetes-privileged", args.kubernetes_privileged)
+    if privileged is not None:
+        updates["privileged"] = privileged
+    return updates
 
 
 def _system_id(config_path: str | None) -> str:
@@ -252,8 +274,23 @@ def compile_command(**kwargs: Any) -> int:
             payload = build_payload(pipeline, job.name, ctx, job_id=ctx.pipeline_id * 1000 + number)
             spec = compile_job(payload, runner, CompileContext(
                 job_uid=secrets.token_hex(8), system_id=_system_id(args.config), runner_version=__version__))
-            specs.append(spec_to_json(spec))
-    click.echo(json.dumps(specs[0] if len(specs) == 1 else specs, indent=2))
+            specs.append(_redacted(spec, json.dumps(spec_to_json(spec), indent=2)))
+    click.echo(specs[0] if len(specs) == 1 else "[\n" + ",\n".join(specs) + "\n]")
     return 0
+
+
+def _redacted(spec: Any, text: str) -> str:
+    """The JobSpec as JSON with every secret it holds masked, as the trace would mask it."""
+    from urllib.parse import urlsplit
+
+    from glrunner.trace.masking import Masker
+
+    secrets_ = list(spec.masked)
+    if spec.kubernetes is not None:
+        secrets_ += [spec.kubernetes.bearer_token, *(auth.password for auth in spec.kubernetes.registry_auths)]
+    if spec.source.repo_url:
+        secrets_.append(urlsplit(spec.source.repo_url).password or "")
+    masker = Masker([s for s in secrets_ if s], spec.token_prefixes)
+    return (masker.feed(text.encode()) + masker.flush()).decode()
 
 
