@@ -3,15 +3,14 @@ when it creates the pipeline."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from glrunner.ci.context import PipelineContext
 from glrunner.ci.expressions import ExpressionError, compile_pattern, is_true
 from glrunner.ci.model import JobDefinition, NeedDef, RefPolicy, RuleDef, VariableDef, WorkflowDef
 from glrunner.ci.variables import expand
+from glrunner.globs import glob_match
 
 
 @dataclass(frozen=True)
@@ -134,50 +133,3 @@ def _plural(source: str) -> str:
     return source + "es" if source.endswith("sh") else source + "s"
 
 
-def glob_match(pattern: str, path: str) -> bool:
-    """Ruby's File.fnmatch? with FNM_PATHNAME | FNM_DOTMATCH | FNM_EXTGLOB, as GitLab matches paths."""
-    return _glob_regex(pattern).fullmatch(path) is not None
-
-
-@lru_cache(maxsize=512)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(_translate(pattern))
-
-
-def _translate(pattern: str) -> str:
-    out: list[str] = []
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if pattern.startswith("**/", index):
-            out.append("(?:.*/)?")
-            index += 3
-            continue
-        if pattern.startswith("**", index):
-            out.append(".*")
-            index += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", index + 2)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[index + 1 : end]
-                out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
-                index = end
-        elif char == "{":
-            end = pattern.find("}", index)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                options = pattern[index + 1 : end].split(",")
-                out.append("(?:" + "|".join(_translate(o) for o in options) + ")")
-                index = end
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)

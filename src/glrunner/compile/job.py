@@ -12,6 +12,7 @@ from glrunner.compile.durations import parse_duration_seconds
 from glrunner.compile.features import resolve_feature_flags
 from glrunner.compile.names import project_unique_name, shorten_token
 from glrunner.config.model import RunnerSettings
+from glrunner.durations import go_duration
 from glrunner.errors import JobConfigurationError
 from glrunner.model.payload import JobPayload
 from glrunner.model.spec import JobSpec, ScriptPlan, ScriptVariable, SourceSpec
@@ -207,8 +208,7 @@ def base_labels(facts: JobFacts) -> dict[str, str]:
         "job.sha": p.git_info.sha,
         "job.before_sha": p.git_info.before_sha,
         "job.ref": p.git_info.ref,
-        "job.timeout": f"{p.runner_info.timeout // 3600}h{p.runner_info.timeout % 3600 // 60}m"
-        f"{p.runner_info.timeout % 60}s",
+        "job.timeout": go_duration(p.runner_info.timeout),
         "project.id": str(p.job_info.project_id),
         "project.runner_id": str(facts.ctx.concurrent_project_id),
         "pipeline.id": str(p.job_info.pipeline_id),

@@ -22,6 +22,7 @@ from glrunner.config.kubernetes import (
     KubernetesContainerSecurityContext,
     KubernetesPodSecurityContext,
 )
+from glrunner.durations import go_duration
 from glrunner.errors import JobConfigurationError
 from glrunner.model.spec import (
     EmptyDirVolume,
@@ -59,17 +60,6 @@ def sanitize_label(value: str) -> str:
     value = re.sub(r"[^-_.a-zA-Z0-9]", "_", value)
     value = re.sub(r"^[^a-zA-Z0-9]+|[^a-zA-Z0-9]+$", "", value)
     return re.sub(r"[^a-zA-Z0-9]+$", "", value[:63])
-
-
-def go_duration(seconds: int) -> str:
-    """Go's time.Duration String() for whole seconds: 1h0m0s, 1m30s, 5s."""
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 def build_labels(facts: JobFacts, k8s: KubernetesConfig, values: Mapping[str, str],

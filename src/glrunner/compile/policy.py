@@ -2,53 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from functools import cache
 
 from glrunner.errors import JobConfigurationError
+from glrunner.globs import glob_match
 from glrunner.model.spec import PullPolicy
 
 DEFAULT_PULL_POLICY: tuple[PullPolicy, ...] = ("always",)
 _VALID_POLICIES = ("always", "if-not-present", "never")
-
-
-@cache
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """doublestar semantics: `**` crosses `/`, `*` and `?` do not, `[...]` classes, `{a,b}` choices."""
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if ch == "*":
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(ch))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end
-        elif ch == "{":
-            end = pattern.find("}", i + 1)
-            if end == -1:
-                out.append(re.escape(ch))
-            else:
-                choices = pattern[i + 1 : end].split(",")
-                out.append("(?:" + "|".join(re.escape(c) for c in choices) + ")")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out) + r"\Z")
 
 
 def matches_allowed(name: str, patterns: Sequence[str]) -> bool:
@@ -57,9 +18,9 @@ def matches_allowed(name: str, patterns: Sequence[str]) -> bool:
         return True
     positive = [p for p in patterns if not p.startswith("!")]
     negative = [p[1:] for p in patterns if p.startswith("!")]
-    if any(_glob_regex(p).match(name) for p in negative):
+    if any(glob_match(p, name) for p in negative):
         return False
-    return not positive or any(_glob_regex(p).match(name) for p in positive)
+    return not positive or any(glob_match(p, name) for p in positive)
 
 
 def check_allowed(kind: str, name: str, patterns: Sequence[str], *, internal_default: bool = False) -> None:

@@ -9,7 +9,7 @@ Attribute names are the TOML keys; the CamelCase `[runners.cache]` keys are snak
 with the TOML spelling as alias.
 """
 
-from glrunner.config.base import ZERO_TIME, PullPolicyName, format_go_duration, parse_go_duration
+from glrunner.config.base import ZERO_TIME, PullPolicyName, parse_go_duration
 from glrunner.config.cache import CacheAzureConfig, CacheConfig, CacheGCSConfig, CacheS3Config
 from glrunner.config.docker import DockerConfig, DockerService
 from glrunner.config.files import default_config_path, load_config, resolve_config_path
@@ -21,6 +21,7 @@ from glrunner.config.kubernetes import (
 )
 from glrunner.config.model import Config, RunnerSettings, SessionServer
 from glrunner.config.parse import default_config, parse_config
+from glrunner.durations import format_go_duration
 
 __all__ = [
     "ZERO_TIME",

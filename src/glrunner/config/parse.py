@@ -15,9 +15,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from glrunner.config.base import TomlModel, format_go_duration, key_of
+from glrunner.config.base import TomlModel, key_of
 from glrunner.config.locate import KeyPath, line_of, locate_keys, table_at_end
 from glrunner.config.model import DEFAULT_CONNECTION_MAX_AGE, Config
+from glrunner.durations import format_go_duration
 from glrunner.errors import ConfigError, Problem
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)|\s*\(at end of document\)")

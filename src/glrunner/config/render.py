@@ -12,8 +12,9 @@ import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 
-from glrunner.config.base import ZERO_TIME, TomlModel, format_go_duration, key_of
+from glrunner.config.base import ZERO_TIME, TomlModel, key_of
 from glrunner.config.model import DEFAULT_CONNECTION_MAX_AGE, Config, RunnerSettings
+from glrunner.durations import format_go_duration
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _TIME_KEYS = frozenset({"token_obtained_at", "token_expires_at"})

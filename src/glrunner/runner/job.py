@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from glrunner.durations import go_duration
 from glrunner.errors import ExecutorError, FailureReason, JobError
 from glrunner.model.result import JobResult, JobStatus, StageOutcome
 from glrunner.model.spec import JobSpec, StageScript
@@ -56,16 +57,6 @@ class JobControl:
 
 class _Canceled(Exception):
     pass
-
-
-def _duration(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    if minutes:
-        return f"{minutes}m{secs}s"
-    return f"{secs}s"
 
 
 async def _until_canceled(work: Awaitable[T], cancel: asyncio.Event) -> T:
@@ -142,7 +133,7 @@ async def run_job(
                     raise
     except TimeoutError:
         status, reason = JobStatus.TIMEDOUT, FailureReason.JOB_EXECUTION_TIMEOUT
-        message = f"execution took longer than {_duration(spec.timeout)} seconds"
+        message = f"execution took longer than {go_duration(spec.timeout)} seconds"
     except _Canceled:
         status, reason, message = JobStatus.CANCELED, FailureReason.JOB_CANCELED, "canceled"
     except JobError as exc:
@@ -188,7 +179,7 @@ async def _after_script(spec: JobSpec, executor: Executor, log: JobLog, status: 
     except TimeoutError:
         log.warning(
             "after_script failed, but job will continue unaffected: "
-            f"execution took longer than {_duration(spec.after_script_timeout)} seconds"
+            f"execution took longer than {go_duration(spec.after_script_timeout)} seconds"
         )
     except JobError as exc:
         log.warning(f"after_script failed, but job will continue unaffected: {exc}")

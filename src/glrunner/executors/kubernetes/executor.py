@@ -22,6 +22,7 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.stream import WsApiClient
 
+from glrunner.durations import go_duration
 from glrunner.errors import ExecutorError, JobError
 from glrunner.executors.kubernetes import build, commands
 from glrunner.executors.kubernetes.client import call, is_not_found, load_configuration, translate
@@ -85,9 +86,9 @@ class KubernetesExecutor:
         self._log_pull_policies(spec, log)
         if opts.active_deadline_seconds is not None:
             after = opts.active_deadline_seconds - 1 - spec.timeout
-            extra = f" (+{_go_duration(after)} for after_script)" if after > 0 else ""
+            extra = f" (+{go_duration(after)} for after_script)" if after > 0 else ""
             log.plain("Using FF_USE_POD_ACTIVE_DEADLINE_SECONDS, the Pod activeDeadlineSeconds will be set to "
-                      f"the job timeout: {_go_duration(spec.timeout)}{extra}...")
+                      f"the job timeout: {go_duration(spec.timeout)}{extra}...")
         if opts.namespace_per_job:
             await self._create_namespace(spec)
         await self._start_pod(spec, log)
@@ -315,9 +316,3 @@ def _as_json(body: dict[str, Any]) -> Any:
     return body
 
 
-def _go_duration(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes}m{secs}s"
-    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
