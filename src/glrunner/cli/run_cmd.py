@@ -163,11 +163,8 @@ def _with_runner_flags(command: Any) -> Any:
 
 
 def _runner_from_flags(params: Mapping[str, Any], url: str, token: str, name: str, executor: str) -> Any:
-    from pydantic import ValidationError
-
-    from glrunner.config import RunnerSettings
-    from glrunner.config.flags import config_flags, flag_for_path, resolve_flag, runner_table
-    from glrunner.config.parse import describe_path, toml_repr
+    from glrunner.config.flags import config_flags, resolve_flag, runner_table
+    from glrunner.config.registration import validate_runner_table
 
     if not url:
         raise UsageError("run-single needs the GitLab URL: give -u/--url (env CI_SERVER_URL)")
@@ -179,16 +176,7 @@ def _runner_from_flags(params: Mapping[str, Any], url: str, token: str, name: st
         raise UsageError(str(exc)) from None
     table = runner_table(values)
     table.update(url=url, token=token, name=name, executor=executor)
-    try:
-        return RunnerSettings.model_validate(table)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            path = tuple(part for part in error["loc"] if isinstance(part, str | int))
-            spec = flag_for_path(path)
-            where = f"--{spec.name}" if spec else describe_path(path)
-            problems.append(f"{where}: {error['msg']}, got {toml_repr(error.get('input'))}")
-        raise UsageError("\n".join(problems)) from None
+    return validate_runner_table(table)
 
 
 @click.command("run-single", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120})

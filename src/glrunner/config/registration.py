@@ -103,7 +103,7 @@ def build_runner(
         docker["volumes"] = with_cache_volume(
             list(volumes) if isinstance(volumes, list) else [], docker.get("disable_cache") is True
         )
-    return _validate(table)
+    return validate_runner_table(table)
 
 
 def _keep_executor_section(table: dict[str, object], executor: str) -> None:
@@ -115,7 +115,8 @@ def _keep_executor_section(table: dict[str, object], executor: str) -> None:
         table.setdefault("kubernetes", {})
 
 
-def _validate(table: dict[str, object]) -> RunnerSettings:
+def validate_runner_table(table: dict[str, object]) -> RunnerSettings:
+    """A runner built from flags; a bad value is reported by the flag that gave it."""
     try:
         return RunnerSettings.model_validate(table)
     except ValidationError as exc:
