@@ -55,6 +55,11 @@ class JobControl:
         return cls(asyncio.Event(), runner_name)
 
 
+def job_header(version: str, runner_name: str, short_token: str, system_id: str) -> str:
+    """The first lines of every trace, as GitLab Runner writes them."""
+    return f"Running with glrunner {version}\n  on {runner_name} {short_token}, system ID: {system_id}"
+
+
 class _Canceled(Exception):
     pass
 

@@ -24,7 +24,7 @@ from glrunner.config.model import RunnerSettings
 from glrunner.errors import RunnerError
 from glrunner.model.result import JobResult, JobStatus
 from glrunner.runner.executors import create_executor
-from glrunner.runner.job import JobControl, run_job
+from glrunner.runner.job import JobControl, job_header, run_job
 from glrunner.runner.sources import provide_sources
 from glrunner.trace.log import JobLog
 from glrunner.trace.masking import Masker
@@ -139,7 +139,8 @@ class LocalPipeline:
         self._controls[planned.name] = control
         try:
             result = await run_job(spec, create_executor(spec), log, sources=provide_sources, control=control,
-                                   header=f"Running with glrunner {__version__}")
+                                   header=job_header(__version__, self.runner.name or "local",
+                                                     spec.runner_short_token, self.system_id))
         finally:
             self._controls.pop(planned.name, None)
             sink.close()

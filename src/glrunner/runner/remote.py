@@ -32,7 +32,7 @@ from glrunner.model.codec import parse_payload
 from glrunner.model.result import JobResult, JobStatus
 from glrunner.model.spec import JobSpec
 from glrunner.runner.executors import create_executor
-from glrunner.runner.job import JobControl, run_job
+from glrunner.runner.job import JobControl, job_header, run_job
 from glrunner.runner.sources import provide_sources
 from glrunner.trace.log import JobLog
 from glrunner.trace.masking import DEFAULT_TOKEN_PREFIXES, Masker
@@ -130,8 +130,7 @@ class RemoteJob:
         return shorten_token(self.runner.token)
 
     def _header(self) -> str:
-        return (f"Running with glrunner {__version__}\n"
-                f"  on {self.runner.name} {self._short_token}, system ID: {self.system_id}")
+        return job_header(__version__, self.runner.name, self._short_token, self.system_id)
 
     async def _execute(self, trace: JobTrace, buffer: TraceBuffer) -> JobResult:
         early_log = JobLog(_payload_masker(self.raw, self.token), [buffer.write])
