@@ -228,3 +228,22 @@ slow:
     assert result.returncode == 1
     assert "ERROR: Job failed: execution took longer than 3s seconds" in result.stdout
     assert "after timeout status=timedout" in result.stdout
+
+
+def test_a_reader_that_goes_away_does_not_change_the_result(tmp_path: Path) -> None:
+    """`glrunner exec | head -1`: the job runs to its end, the exit status is the job's."""
+    import os
+
+    from tests.support.cli import GLRUNNER
+
+    for script, status in (("seq 1 20000", 0), ("seq 1 20000; exit 4", 1)):
+        project = write_project(tmp_path / f"p{status}", {".gitlab-ci.yml": (
+            f"image: busybox:latest\njob:\n  script:\n    - {script}\n")})
+        process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(project), *FAST], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b"Running with glrunner")
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=120) == status, errors
+        assert "Traceback" not in errors

@@ -7,6 +7,7 @@ exists because it is listed here, not because a module registered itself on impo
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -94,7 +95,8 @@ def _exit_now(status: int) -> None:
     loaded). Safe here: every command has finished its work, cleanup included, when it returns."""
     import os
 
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader went away; the work is done
+            stream.flush()
     logging.shutdown()
     os._exit(status)

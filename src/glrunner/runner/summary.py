@@ -23,7 +23,11 @@ def print_summary(outcomes: Sequence[JobOutcome], *, color: bool, out: TextIO | 
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out or sys.stdout, force_terminal=color, no_color=not color, highlight=False,
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            """The reader went away (`| head`): the table is not seen, the exit status stays the jobs'."""
+
+    console = _Console(file=out or sys.stdout, force_terminal=color, no_color=not color, highlight=False,
                       width=max(100, Console().width) if color else 120)
     table = Table(title="Pipeline", title_justify="left", show_edge=color)
     for column in ("job", "stage", "status", "duration"):

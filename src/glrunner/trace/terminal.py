@@ -24,6 +24,7 @@ class TerminalSink:
         self._color = color
         self._partial = b""
         self._prefix = b""
+        self._closed_by_reader = False  # e.g. `glrunner exec | head`: the job goes on, unseen
         if prefix:
             label = prefix.encode() + b" "
             if color:
@@ -37,12 +38,19 @@ class TerminalSink:
         lines = data.split(b"\n")
         self._partial = lines.pop()
         if lines:
-            self._out.write(b"".join(self._prefix + line + b"\n" for line in lines))
+            self._emit(b"".join(self._prefix + line + b"\n" for line in lines))
+
+    def _emit(self, data: bytes) -> None:
+        if self._closed_by_reader:
+            return
+        try:
+            self._out.write(data)
             self._out.flush()
+        except (BrokenPipeError, ValueError):
+            self._closed_by_reader = True
 
     def close(self) -> None:
         if self._partial:
             tail = self._partial if self._color else _ANSI.sub(b"", self._partial)
-            self._out.write(self._prefix + tail + b"\n")
+            self._emit(self._prefix + tail + b"\n")
             self._partial = b""
-            self._out.flush()
