@@ -157,3 +157,40 @@ mtu:
     result = _exec(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "mtu=1400" in result.stdout
+
+
+def test_dind_layer_cache_keeps_images_and_layers_between_jobs(tmp_path: Path) -> None:
+    """glrunner extension: `dind_layer_cache = true` gives dind a persistent /var/lib/docker per project slot."""
+    from tests.support.engine import docker
+
+    config = TLS_CONFIG.replace("    privileged = true\n", "    privileged = true\n    dind_layer_cache = true\n")
+    project = _project(tmp_path, f"""
+image: docker:24.0.5-cli
+services:
+  - docker:24.0.5-dind
+variables:
+  DOCKER_TLS_CERTDIR: "/certs"
+build:
+  script:
+    - docker images --format 'cached image {{{{.Repository}}}}:{{{{.Tag}}}}'
+{BUILD_AND_RUN}""", config)
+    first = _exec(project)
+    second = _exec(project)
+    volumes = docker("volume", "ls", "-q", "--filter", "label=com.gitlab.gitlab-runner.reusable=true",
+                     "--filter", "label=com.gitlab.gitlab-runner.destination=/var/lib/docker").stdout.split()
+    try:
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert second.returncode == 0, second.stdout + second.stderr
+        assert "Pulling from library/busybox" in first.stdout
+        assert "cached image busybox:latest" in second.stdout and "cached image my-docker-image:latest" in second.stdout
+        assert "Pulling from library/busybox" not in second.stdout
+        assert "Using cache" in second.stdout
+        assert "inner tests ran in" in second.stdout
+    finally:
+        project_id = str(__import__("glrunner.cli.exec_cmd", fromlist=["_local_project_id"])
+                         ._local_project_id(project.resolve()))
+        for volume in volumes:
+            labels = docker("volume", "inspect", "--format", '{{index .Labels "com.gitlab.gitlab-runner.project.id"}}',
+                            volume, check=False).stdout.strip()
+            if labels == project_id:  # only the volume this test's project made
+                docker("volume", "rm", volume, check=False)

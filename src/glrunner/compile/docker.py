@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from glrunner.compile import variables as v
@@ -32,6 +33,8 @@ def compile_docker(payload: JobPayload, runner: RunnerSettings, ctx: CompileCont
     values = v.as_mapping(facts.variables)
     image = _build_image(facts, docker, v.expand_value(image_name, values))
     services, warnings = _build_services(facts, docker, values)
+    if docker.dind_layer_cache and not docker.disable_cache:
+        services = [_with_layer_cache(facts, s) if s.is_dind else s for s in services]
     return assemble(
         facts,
         image=image,
@@ -40,6 +43,23 @@ def compile_docker(payload: JobPayload, runner: RunnerSettings, ctx: CompileCont
         warnings=(*facts.warnings, *warnings),
         docker=_docker_options(docker, network_name, facts),
     )
+
+
+DIND_DATA_ROOT = "/var/lib/docker"
+
+
+def _with_layer_cache(facts: JobFacts, service: ServiceSpec) -> ServiceSpec:
+    """The dind service keeps its images and build layers in a volume of this project and slot.
+
+    Only one job runs in a slot at a time, so only one dockerd ever uses the volume.
+    """
+    name = persistent_volume_name(
+        facts.runner.token, facts.ctx.system_id, facts.payload.job_info.project_id,
+        facts.ctx.concurrent_project_id, f"{DIND_DATA_ROOT}#{service.container_suffix}",
+        facts.payload.git_info.protected,
+    )
+    cache = VolumeSpec(kind="persistent", source=name, destination=DIND_DATA_ROOT)
+    return dataclasses.replace(service, own_volumes=(*service.own_volumes, cache))
 
 
 def _build_image(facts: JobFacts, docker: DockerConfig, name: str) -> ImageSpec:

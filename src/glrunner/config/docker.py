@@ -119,6 +119,9 @@ class DockerConfig(TomlModel):
     ulimit: dict[str, str] = Field(default_factory=dict)
     network_mtu: int = 0
     log_options: dict[str, str] = Field(default_factory=dict)
+    # glrunner extension: give each docker:dind service a persistent /var/lib/docker per project and
+    # concurrency slot, so images and build layers survive between jobs. Never written by register.
+    dind_layer_cache: bool = False
 
     @property
     def effective_pull_policies(self) -> list[PullPolicyName]:

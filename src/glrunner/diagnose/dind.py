@@ -26,7 +26,7 @@ class Finding:
 
 
 def is_dind(service: ServiceSpec) -> bool:
-    return "dind" in service.version or service.service.endswith("/dind") or service.service.endswith("-dind")
+    return service.is_dind
 
 
 def _env(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:

@@ -48,6 +48,13 @@ class ServiceSpec:
     health_ports: tuple[int, ...] | None = None
     user: str = ""
     platform: str = ""
+    # Mounts of this service alone (besides the job's volumes), e.g. the dind layer cache.
+    own_volumes: tuple[VolumeSpec, ...] = ()
+
+    @property
+    def is_dind(self) -> bool:
+        """A Docker-in-Docker daemon: docker:*-dind and its kin."""
+        return "dind" in self.version or self.service.endswith(("/dind", "-dind"))
 
 
 @dataclass(frozen=True)

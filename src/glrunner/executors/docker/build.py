@@ -71,7 +71,7 @@ def volume_requests(spec: JobSpec) -> list[dict[str, Any]]:
     """Named volumes to create: temporary ones labelled for removal, persistent ones reusable."""
     out = []
     opts = options(spec)
-    for vol in spec.volumes:
+    for vol in (*spec.volumes, *(v for s in spec.services for v in s.own_volumes)):
         if vol.kind in ("bind", "anonymous"):
             continue
         extra = {"destination": vol.destination, "reusable": str(vol.kind == "persistent").lower()}
@@ -176,6 +176,7 @@ def build_container_request(spec: JobSpec) -> dict[str, Any]:
 def service_container_request(spec: JobSpec, service: ServiceSpec) -> dict[str, Any]:
     opts = options(spec)
     host = _common_host_config(spec, service.privileged)
+    host["Binds"] += _binds(service.own_volumes)
     for key, value in (
         ("SecurityOpt", list(opts.services_security_opt)),
         ("Memory", opts.service_memory),
