@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from tests.support.cli import GLRUNNER, PROJECTS, glrunner, project_ids, write_project
+from tests.support.cli import PROJECTS, glrunner, project_ids, start_glrunner, write_project
 from tests.support.engine import MANAGED, Snapshot, docker
 
 pytestmark = [pytest.mark.docker]
@@ -138,22 +136,13 @@ long:
 """})
     PROJECTS[:] = [project]
     before = Snapshot.take()
-    process = subprocess.Popen(
-        [GLRUNNER, "exec", "--cwd", str(project), "--docker-wait-for-services-timeout", "1",
-         "--docker-pull-policy", "if-not-present"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "NO_COLOR": "1"},
-    )
-    assert process.stdout is not None
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if line.strip() == "started-long-job":
-            break
+    process, seen = start_glrunner("exec", "--cwd", str(project), "--docker-wait-for-services-timeout", "1",
+                                   "--docker-pull-policy", "if-not-present", until="started-long-job")
     running = docker("ps", "-q", "--filter", MANAGED).stdout.split()
     assert len(running) >= 2, "the build and service containers should be running"
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=90)
-    output = "".join(seen) + rest
+    output = seen + rest
     assert process.returncode == 130
     assert "after_script on cancel saw canceled" in output
     assert "ERROR: Job failed: canceled" in output
@@ -200,12 +189,8 @@ long:
 """})
     PROJECTS[:] = [victim]
     before = Snapshot.take()
-    process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(victim), "--docker-pull-policy", "if-not-present"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.strip() == "victim-started":
-            break
+    process, _ = start_glrunner("exec", "--cwd", str(victim), "--docker-pull-policy", "if-not-present",
+                                until="victim-started")
     process.kill()
     process.wait(timeout=30)
     left = Snapshot.take().new_since(before, project_ids())
@@ -236,12 +221,8 @@ job:
 """})
     PROJECTS[:] = [project]
     before = Snapshot.take()
-    process = subprocess.Popen([GLRUNNER, "exec", "--cwd", str(project), "--docker-pull-policy", "if-not-present"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.startswith("Waiting for services to be up and running"):
-            break
+    process, _ = start_glrunner("exec", "--cwd", str(project), "--docker-pull-policy", "if-not-present",
+                                until="Waiting for services to be up and running")
     interrupted = time.monotonic()
     process.send_signal(signal.SIGINT)
     rest, _ = process.communicate(timeout=60)

@@ -18,6 +18,22 @@ def glrunner(*args: str, cwd: Path | str | None = None, env: dict[str, str] | No
                           timeout=timeout, input=input)
 
 
+def start_glrunner(*args: str, until: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `glrunner` and read its output up to the first line beginning with `until`.
+
+    Returns the running process and what it printed so far (for signal and crash tests)."""
+    process = subprocess.Popen([GLRUNNER, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "NO_COLOR": "1"})
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith(until):
+            return process, "".join(seen)
+    process.wait(timeout=60)
+    raise AssertionError(f"glrunner ended (status {process.returncode}) before printing {until!r}:\n{''.join(seen)}")
+
+
 # Project directories written by the current test: their ids (glrunner exec labels everything with
 # com.gitlab.gitlab-runner.project.id) tell this test's objects from those of other runs on the engine.
 PROJECTS: list[Path] = []
