@@ -19,15 +19,10 @@ _DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 def read_image(value: Any, loc: Loc, key: str, problems: Problems) -> ImageDef | None:
     if isinstance(value, str):
         return ImageDef(name=value) if _image_name(value, loc, key, problems) else None
-    node = fields.mapping(value, loc, key, problems)
-    if node is None:
+    named = _named_mapping(value, loc, key, _IMAGE_KEYS, "image", problems)
+    if named is None:
         return None
-    fields.check_keys(node, _IMAGE_KEYS, key, problems)
-    name = node.get("name")
-    if not isinstance(name, str) or not _image_name(name, node.key_loc("name"), f"{key}.name", problems):
-        if "name" not in node:
-            problems.add(node.loc, key, "config is missing the `name:` of the image")
-        return None
+    node, name = named
     docker = _executor_opts(node, "docker", ("user", "platform"), key, problems)
     kubernetes = _executor_opts(node, "kubernetes", ("user",), key, problems)
     return ImageDef(
@@ -38,6 +33,22 @@ def read_image(value: Any, loc: Loc, key: str, problems: Problems) -> ImageDef |
         docker_platform=docker.get("platform", ""),
         kubernetes_user=kubernetes.get("user", ""),
     )
+
+
+def _named_mapping(
+    value: Any, loc: Loc, key: str, keys: tuple[str, ...], what: str, problems: Problems
+) -> tuple[Any, str] | None:
+    """The hash form of an image or service: its known keys checked and a valid `name:` required."""
+    node = fields.mapping(value, loc, key, problems)
+    if node is None:
+        return None
+    fields.check_keys(node, keys, key, problems)
+    name = node.get("name")
+    if not isinstance(name, str) or not _image_name(name, node.key_loc("name"), f"{key}.name", problems):
+        if "name" not in node:
+            problems.add(node.loc, key, f"config is missing the `name:` of the {what}")
+        return None
+    return node, name
 
 
 def read_services(value: Any, loc: Loc, key: str, problems: Problems) -> tuple[ServiceDef, ...]:
@@ -55,15 +66,10 @@ def read_services(value: Any, loc: Loc, key: str, problems: Problems) -> tuple[S
 def _read_service(value: Any, loc: Loc, key: str, problems: Problems) -> ServiceDef | None:
     if isinstance(value, str):
         return ServiceDef(name=value) if _image_name(value, loc, key, problems) else None
-    node = fields.mapping(value, loc, key, problems)
-    if node is None:
+    named = _named_mapping(value, loc, key, _SERVICE_KEYS, "service image", problems)
+    if named is None:
         return None
-    fields.check_keys(node, _SERVICE_KEYS, key, problems)
-    name = node.get("name")
-    if not isinstance(name, str) or not _image_name(name, node.key_loc("name"), f"{key}.name", problems):
-        if "name" not in node:
-            problems.add(node.loc, key, "config is missing the `name:` of the service image")
-        return None
+    node, name = named
     alias = ""
     if "alias" in node:
         alias = fields.string(node["alias"], node.key_loc("alias"), f"{key}.alias", problems) or ""
